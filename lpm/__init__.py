@@ -1,0 +1,59 @@
+"""lpm: exact, certified solutions of the Layer-Peeled Model (Fang, He, Long, Su, 2021).
+
+Flat public API::
+
+    import lpm
+    sol = lpm.solve(K_A=5, K_B=5, R=100, E_W=1, E_H=5)   # two groups, any K
+    sol.objective, sol.gap, sol.minority_cosine, sol.minority_collapsed
+    lpm.collapse_threshold(5, 5, 1, 5)                   # R_0, the onset of Minority Collapse
+"""
+
+from .collapse import CollapseReport, collapse_margin, collapse_threshold, etf_is_optimal
+from .geometry import (
+    PairStats,
+    cosine_matrix,
+    etf_distance,
+    is_simplex_etf,
+    minority_collapse_stats,
+    norms,
+    self_duality_distance,
+    simplex_etf_gram,
+)
+from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
+from .model import Model
+from .solution import Solution, SolverError
+from .solve import METHODS, choose_method, solve, solve_counts, solve_model, solve_models
+from .theory import BalancedOptimum, balanced_optimum
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BalancedOptimum",
+    "CollapseReport",
+    "CrossEntropy",
+    "LabelSmoothing",
+    "Loss",
+    "METHODS",
+    "Model",
+    "PairStats",
+    "Solution",
+    "SolverError",
+    "SquaredLoss",
+    "balanced_optimum",
+    "choose_method",
+    "collapse_margin",
+    "collapse_threshold",
+    "cosine_matrix",
+    "etf_distance",
+    "etf_is_optimal",
+    "get_loss",
+    "is_simplex_etf",
+    "minority_collapse_stats",
+    "norms",
+    "self_duality_distance",
+    "simplex_etf_gram",
+    "solve",
+    "solve_counts",
+    "solve_model",
+    "solve_models",
+]

@@ -1,0 +1,90 @@
+"""Argument checks shared by the public API.
+
+Every check raises ``ValueError`` with a message that names the argument, repeats the
+value it was given and says what is allowed, so a user can fix the call from the message.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def class_count(name: str, value, *, minimum: int = 1) -> int:
+    """An integer number of classes, at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if (
+            isinstance(value, numbers.Real)
+            and float(value).is_integer()
+            and not isinstance(value, bool)
+        ):
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def positive_real(name: str, value, *, allow_inf: bool = False) -> float:
+    """A real number > 0; NaN is never allowed, +inf only when ``allow_inf``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number > 0, got {value!r}")
+    value = float(value)
+    allowed = "a positive real number or inf" if allow_inf else "a finite real number > 0"
+    if math.isnan(value):
+        raise ValueError(f"{name} must be {allowed}, got nan")
+    if math.isinf(value) and not (allow_inf and value > 0):
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    if value <= 0:
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def nonnegative_real(name: str, value) -> float:
+    """A finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite real number >= 0, got {value}")
+    return value
+
+
+def positive_vector(name: str, values, *, allow_zero: bool = False) -> np.ndarray:
+    """A non-empty 1-D array of finite positive (or, with ``allow_zero``, nonnegative) reals."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a 1-D sequence of positive numbers, got {values!r}"
+        ) from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of positive numbers, "
+            f"got an array of shape {arr.shape}"
+        )
+    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "finite and >= 0" if allow_zero else "finite and > 0"
+        raise ValueError(f"{name} must be {what} for every class; entry {i} is {arr[i]}")
+    return arr
+
+
+def feature_dimension(value, minimum: int, why: str) -> int:
+    """The feature dimension p, at least ``minimum`` (``why`` explains the bound)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value!r}")
+    if value < minimum:
+        raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value}")
+    return int(value)
+
+
+def choice(name: str, value, allowed) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value

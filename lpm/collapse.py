@@ -1,0 +1,260 @@
+r"""Exact Minority Collapse: the KKT test, the threshold :math:`R_0`, and the ETF test.
+
+The classifiers of a group ``g`` (two or more classes) are all equal exactly when the
+within-group singular value :math:`s_g` of the optimal logits is 0 (for minority classes
+:math:`k \ne k'`, :math:`\lVert w_k - w_{k'}\rVert^2 = 2\sqrt{E_W/E_H}\, s_g`). Solvers
+return :math:`s_g` only to their tolerance, so collapse is decided by optimality instead:
+solve the reduced program with :math:`s_g = 0` imposed and check the remaining KKT
+condition,
+
+.. math:: \gamma_g \le \lambda ,
+
+where :math:`\lambda = \sigma_{\max}(-\nabla f)` is the budget's multiplier and
+:math:`\gamma_g` the singular value of :math:`-\nabla f` on the within-group differences
+(for cross-entropy :math:`\gamma_g = \pi_g(1 - p_{own} + p_{other})`). If it holds, the
+collapsed point satisfies every KKT condition of the convex program and is optimal; if it
+fails, moving :math:`s_g` off zero lowers the objective. The reduced Newton solver runs
+exactly this test on its active set, so a group it returns at :math:`s_g = 0` is collapsed.
+
+The threshold :math:`R_0` is the root of :math:`\varphi(R) = \lambda(R) - \gamma_B(R)`
+at the collapsed restriction, found by Brent's method on :math:`\log R`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from . import _validation as check
+from .logits import GroupedLogits
+from .model import Model
+from .reduced import solve_constrained
+
+
+@dataclass(frozen=True)
+class CollapseReport:
+    r"""Which groups of classes have exactly equal classifiers at the optimum.
+
+    Attributes
+    ----------
+    sizes : ndarray, shape (G,)
+        Classes per group.
+    within : ndarray, shape (G,)
+        :math:`s_g`, the singular value of the optimal logits on the within-group
+        differences (0 for a collapsed group and for one-class groups).
+    gamma : ndarray, shape (G,)
+        :math:`\gamma_g`, the singular value of :math:`-\nabla f` on the same subspace.
+    multiplier : float
+        :math:`\lambda`, the multiplier of the budget.
+    collapsed : ndarray of bool, shape (G,)
+        Groups of 2 or more classes whose classifiers are exactly equal.
+    minority_group : int or None
+        The group holding the minority classes (None if they span several groups).
+    """
+
+    model: Model
+    sizes: np.ndarray
+    within: np.ndarray
+    gamma: np.ndarray
+    multiplier: float
+    collapsed: np.ndarray
+    minority_group: int | None
+
+    @property
+    def margin(self) -> np.ndarray:
+        r""":math:`\lambda - \gamma_g`: >= 0 for a collapsed group (how far from the
+        threshold), 0 for a group off its collapse (it sits at stationarity)."""
+        return self.multiplier - self.gamma
+
+    @property
+    def minority_collapsed(self) -> bool | None:
+        """Whether all minority classifiers are equal; None when the minority has fewer
+        than two classes or does not lie inside one group (e.g. R = 1)."""
+        g = self.minority_group
+        if g is None or self.model.minority.size < 2:
+            return None
+        # inside a group every pair of classifiers is at the same distance, so a minority
+        # that is part of a larger group (R = 1) is collapsed iff the group is
+        return bool(self.collapsed[g])
+
+    def collapsed_classes(self) -> list[np.ndarray]:
+        """Class indices of each collapsed group."""
+        return [self.model.groups.members(g) for g in np.flatnonzero(self.collapsed)]
+
+    def classifier_distance(self) -> np.ndarray:
+        r"""Distance between two classifiers of each group, :math:`\sqrt{2\sqrt{E_W/E_H}\,s_g}`."""
+        return np.sqrt(2.0 * self.within / self.model.scale)
+
+
+def _require_reducible(model: Model) -> None:
+    if model.constraint != "average":
+        raise ValueError(
+            "the exact collapse test uses the nuclear-norm form, which needs the average "
+            f"norm constraint; this model has constraint={model.constraint!r}"
+        )
+
+
+def report_from_result(model: Model, result) -> CollapseReport:
+    """A :class:`CollapseReport` from a converged reduced solve of ``model``."""
+    from .solution import SolverError
+
+    if not result.converged:
+        raise SolverError(f"the reduced solve did not converge: {result.message}")
+    logits: GroupedLogits = result.logits
+    _, grad = logits.value_and_gradient(model)
+    sizes = model.groups.sizes
+    gamma = np.where(sizes > 1, -grad.s, 0.0)
+    return CollapseReport(
+        model=model,
+        sizes=sizes,
+        within=np.where(result.fixed, 0.0, logits.s),
+        gamma=gamma,
+        multiplier=grad.spectral_norm(),
+        collapsed=result.fixed.copy(),
+        minority_group=model.minority_group,
+    )
+
+
+def collapse_report(model: Model) -> CollapseReport:
+    """Exact collapse test of every group of ``model`` (solves its reduced program)."""
+    _require_reducible(model)
+    g = model.groups
+    result = solve_constrained(g.sizes, g.weights, model.loss, model.tau, groups=[g])[0]
+    return report_from_result(model, result)
+
+
+# -- the threshold ---------------------------------------------------------------------
+def _two_group_weights(K_A, K_B, R):
+    R = np.atleast_1d(np.asarray(R, float))
+    w = np.empty((R.size, 2))
+    inf = np.isinf(R)
+    total = K_A * np.where(inf, 1.0, R) + K_B
+    w[:, 0] = np.where(inf, 1.0 / K_A, R / total)
+    w[:, 1] = np.where(inf, 0.0, 1.0 / total)
+    return w
+
+
+def collapse_margin(
+    K_A: int, K_B: int, R, E_W: float = 1.0, E_H: float = 1.0, *, loss="ce"
+) -> np.ndarray:
+    r""":math:`\varphi(R) = \lambda - \gamma_B` at the optimum with the minority held
+    collapsed: >= 0 exactly when Minority Collapse is optimal. Vectorized over ``R``."""
+    from .losses import get_loss
+
+    loss = get_loss(loss)
+    sizes = np.array([K_A, K_B])
+    weights = _two_group_weights(K_A, K_B, R)
+    tau = (K_A + K_B) * math.sqrt(E_W * E_H)
+    results = solve_constrained(sizes, weights, loss, tau, force_zero=[1])
+    out = np.empty(len(results))
+    for i, res in enumerate(results):
+        if not res.converged:
+            from .solution import SolverError
+
+            raise SolverError(f"collapsed-restricted solve failed at R={R}: {res.message}")
+        # d Lagrangian / d s_B = (K_B - 1)(lambda - gamma_B)
+        out[i] = res.kkt_slack[1] / (K_B - 1)
+    return out
+
+
+def collapse_threshold(
+    K_A: int, K_B: int, E_W: float = 1.0, E_H: float = 1.0, *, rtol: float = 1e-8, loss="ce"
+) -> float:
+    r"""The imbalance :math:`R_0` from which the minority classifiers are exactly equal.
+
+    Minority Collapse holds at the optimum of the two-group model iff
+    :math:`R \ge R_0(K_A, K_B, E_W E_H)`. :math:`R_0` is the root of
+    :math:`\varphi(R) = \lambda(R) - \gamma_B(R)` (see :mod:`lpm.collapse`), bracketed
+    on a logarithmic grid of ``R`` from 1 up to :math:`10^{300}` (weak regularization
+    puts :math:`R_0` far out) and refined by Brent's method on :math:`\log R`.
+
+    Accuracy: every evaluation of :math:`\varphi` solves the collapsed reduced program by
+    Newton's method to a decrement of :math:`10^{-24}` (machine precision), so
+    :math:`\varphi` is accurate to about :math:`10^{-15}` relative while its slope in
+    :math:`\log R` is of order :math:`\lambda`; the root is therefore limited by Brent's
+    tolerance, set to ``rtol`` on ``R``.
+
+    Parameters
+    ----------
+    K_A, K_B : int
+        Majority and minority class counts; ``K_B >= 2`` (one minority class cannot
+        collapse).
+    E_W, E_H : float
+        Budgets; only their product matters.
+    rtol : float
+        Relative accuracy of the returned threshold, in (0, 0.1].
+    loss : str or Loss
+        Cross-entropy by default; a loss whose minority never collapses gives ``inf``.
+
+    Returns
+    -------
+    float
+        :math:`R_0 \ge 1`.
+
+    References
+    ----------
+    Fang, He, Long, Su, PNAS 118(43) e2103091118 (2021), Section 3 and Theorem 5.
+    """
+    K_A = check.class_count("K_A", K_A)
+    K_B = check.class_count("K_B", K_B, minimum=2)
+    E_W = check.positive_real("E_W", E_W)
+    E_H = check.positive_real("E_H", E_H)
+    if not (isinstance(rtol, (int, float)) and 0 < rtol <= 0.1):
+        raise ValueError(f"rtol must be a number in (0, 0.1], got {rtol!r}")
+
+    def phi(x):
+        return float(collapse_margin(K_A, K_B, math.exp(x), E_W, E_H, loss=loss)[0])
+
+    # bracket: one batched solve on R = 10^0, 10^1, ..., 10^300
+    exps = np.arange(0, 301)
+    values = collapse_margin(K_A, K_B, 10.0**exps, E_W, E_H, loss=loss)
+    if values[0] >= 0:
+        return 1.0
+    above = np.flatnonzero(values >= 0)
+    if above.size == 0:
+        return math.inf
+    k = int(above[0])
+    lo, hi = exps[k - 1] * math.log(10.0), exps[k] * math.log(10.0)
+    x0 = optimize.brentq(phi, lo, hi, xtol=rtol / 4, rtol=4 * np.finfo(float).eps, maxiter=200)
+    return float(math.exp(x0))
+
+
+# -- the simplex-ETF test --------------------------------------------------------------
+def etf_point(model: Model) -> GroupedLogits:
+    r"""The best point of the simplex-ETF family :math:`Z = c (I - J/K)`,
+    :math:`0 \le c \le \tau/(K-1)`, in grouped form (a 1-D convex problem, solved to
+    machine precision by Brent's method on its derivative)."""
+    g = model.groups
+    if model.K < 2:
+        raise ValueError("a simplex ETF needs K >= 2 classes")
+    v = np.sqrt(g.sizes / model.K)
+    shape = GroupedLogits(g, np.eye(g.G) - np.outer(v, v), np.where(g.sizes > 1, 1.0, 0.0))
+
+    def slope(c):
+        _, grad = shape.scaled(c).value_and_gradient(model)
+        return grad.inner(shape)
+
+    c_max = model.tau / (model.K - 1)
+    if slope(c_max) <= 0:
+        c = c_max
+    elif slope(0.0) >= 0:
+        c = 0.0
+    else:
+        c = optimize.brentq(slope, 0.0, c_max, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+    return shape.scaled(c)
+
+
+def etf_is_optimal(model: Model) -> bool:
+    """Exact test: is the optimum of ``model`` a simplex ETF (``W W^T`` proportional to
+    ``I - J/K``)? True iff the best ETF point has a zero Frank-Wolfe gap, up to rounding."""
+    _require_reducible(model)
+    Z = etf_point(model)
+    value, grad = Z.value_and_gradient(model)
+    inner = grad.inner(Z)
+    sigma = grad.spectral_norm()
+    gap = inner + model.tau * sigma
+    allowance = 64 * np.finfo(float).eps * (abs(inner) + model.tau * sigma + abs(value))
+    return bool(gap <= allowance)

@@ -1,0 +1,292 @@
+"""Public entry points: pose a model and solve it by the chosen method."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import _validation as check
+from .collapse import report_from_result
+from .losses import Loss
+from .model import Model
+from .solution import Solution, SolverError
+
+METHODS = ("auto", "reduced", "nuclear", "sdp")
+
+#: certified-gap targets: a solution above its target is returned with success=False
+GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6}
+
+
+def _feature_dimension(model: Model, p) -> int:
+    lo = model.min_exact_dimension
+    if p is None:
+        return lo
+    why = (
+        f"the convex relaxation is exact only for p >= {lo} with K={model.K} classes and "
+        f"loss {model.loss.name!r}"
+    )
+    return check.feature_dimension(p, lo, why)
+
+
+def choose_method(model: Model) -> str:
+    """The method ``"auto"`` picks: the reduced program whenever it is smaller than the
+    full one (``G^2 + G < K^2`` unknowns), else the nuclear-norm program; the SDP when the
+    budgets are per class (no nuclear-norm form)."""
+    if model.constraint != "average":
+        return "sdp"
+    G = model.groups.G
+    return "reduced" if G * G + G < model.K**2 else "nuclear"
+
+
+def solve_model(
+    model: Model,
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+) -> Solution:
+    """Solve a :class:`Model` (see :func:`solve` for the parameters)."""
+    return solve_models(
+        [model], method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
+    )[0]
+
+
+def solve_models(
+    models: Sequence[Model],
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+) -> list[Solution]:
+    """Solve many models; reduced solves sharing a group structure run as one batch.
+
+    A batched problem gets exactly the numbers it gets alone (the batched Newton solver
+    keeps problems independent); its ``time`` is the batch's wall time divided evenly.
+    """
+    check.choice("method", method, METHODS)
+    if gap_tol is not None:
+        gap_tol = check.positive_real("gap_tol", gap_tol)
+    chosen = [choose_method(m) if method == "auto" else method for m in models]
+    dims = [_feature_dimension(m, p) for m in models]
+    out: list[Solution | None] = [None] * len(models)
+    batches: dict[tuple, list[int]] = {}
+    for i, (m, meth) in enumerate(zip(models, chosen)):
+        if meth == "reduced":
+            if m.constraint != "average":
+                raise ValueError(
+                    "method='reduced' needs the average norm constraint; per-class budgets "
+                    "have no nuclear-norm form (use method='sdp')"
+                )
+            if solver not in (None, "newton"):
+                raise ValueError(
+                    f"method='reduced' uses its own Newton solver, got solver={solver!r}"
+                )
+            key = (tuple(m.groups.sizes), m.loss)
+            batches.setdefault(key, []).append(i)
+            continue
+        tol = gap_tol if gap_tol is not None else GAP_TOL[meth]
+        if meth == "nuclear":
+            from . import nuclear as formulation
+        else:
+            from . import sdp as formulation
+        out[i] = formulation.solve(
+            m, p=dims[i], solver=solver, gap_tol=tol, solver_options=solver_options
+        )
+    for members in batches.values():
+        tol = gap_tol if gap_tol is not None else GAP_TOL["reduced"]
+        sols = _solve_reduced_batch(
+            [models[i] for i in members], [dims[i] for i in members], tol, solver_options
+        )
+        for i, sol in zip(members, sols):
+            out[i] = sol
+    return out
+
+
+def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
+    from .reduced import solve_constrained
+
+    started = time.perf_counter()
+    g0 = models[0].groups
+    weights = np.array([m.groups.weights for m in models])
+    taus = np.array([m.tau for m in models])
+    results = solve_constrained(
+        g0.sizes,
+        weights,
+        models[0].loss,
+        taus,
+        groups=[m.groups for m in models],
+        **(options or {}),
+    )
+    sols = []
+    for model, res, p in zip(models, results, dims):
+        if not res.converged:
+            raise SolverError(
+                f"method='reduced': Newton solver failed for {model!r}: {res.message}"
+            )
+        sols.append(
+            Solution.certify(
+                model,
+                res.logits,
+                method="reduced",
+                solver="newton",
+                started=started,
+                p=p,
+                gap_tol=gap_tol,
+                message=res.message,
+                iterations=res.iterations,
+                collapse=report_from_result(model, res),
+            )
+        )
+    share = (time.perf_counter() - started) / len(models)
+    for sol in sols:
+        sol.time = share
+    return sols
+
+
+def solve(
+    K_A: int,
+    K_B: int,
+    R: float,
+    E_W: float = 1.0,
+    E_H: float = 1.0,
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    loss: str | Loss = "ce",
+    loss_params: dict | None = None,
+    oversample: float = 1.0,
+    constraint: str = "average",
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+) -> Solution:
+    r"""Solve the two-group Layer-Peeled Model.
+
+    .. math::
+
+        \min_{W, H \in \mathbb{R}^{K\times p}} \sum_{k=1}^{K} \pi_k L(W h_k, k)
+        \quad\text{s.t.}\quad \tfrac1K\lVert W\rVert_F^2 \le E_W,\
+        \tfrac1K\lVert H\rVert_F^2 \le E_H,
+
+    with ``K = K_A + K_B`` classes: ``K_A`` majority classes of ``R`` samples, then
+    ``K_B`` minority classes of one sample, :math:`\pi_k \propto n_k`.
+
+    Parameters
+    ----------
+    K_A, K_B : int
+        Majority and minority class counts, >= 1.
+    R : float
+        Imbalance ratio :math:`n_A / n_B > 0`; ``float("inf")`` is the limit problem of
+        Theorem 5 (minority loss weight 0).
+    E_W, E_H : float
+        Positive, finite budgets on the average squared norms.
+    method : {"auto", "reduced", "nuclear", "sdp"}
+        ``"reduced"``: the symmetry-reduced program (6 unknowns for two groups, any K)
+        with a dedicated Newton solver, certified to ~1e-15. ``"nuclear"``: the
+        nuclear-norm program through cvxpy (SCS). ``"sdp"``: the paper's 2K x 2K
+        semidefinite program through cvxpy (SCS; Clarabel on request).
+        ``"auto"``: the reduced program whenever it is smaller than the full one.
+    solver : str, optional
+        Conic solver for ``"nuclear"``/``"sdp"`` (``"SCS"``, ``"CLARABEL"``, ...).
+    p : int, optional
+        Columns of ``W`` and ``H``; default and minimum: the smallest exact one,
+        ``K - 1`` for cross-entropy.
+    loss : str or Loss
+        ``"ce"``, ``"label_smoothing"`` (``loss_params={"alpha": a}``), ``"squared"``,
+        ``"squared_centered"``.
+    oversample : float
+        Factor multiplying the minority loss weights (the paper's mitigation).
+    constraint : {"average", "per_class"}
+    gap_tol : float, optional
+        Certified gap below which the result counts as a success (1e-9 for
+        ``"reduced"``, 1e-6 for the conic methods).
+    solver_options : dict, optional
+        Passed to the solver (cvxpy keyword arguments, or Newton options).
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ValueError
+        Invalid arguments (the message names the argument and what is allowed).
+    SolverError
+        The solver found no solution.
+
+    References
+    ----------
+    Fang, He, Long, Su, "Exploring deep neural networks via Layer-Peeled Model: Minority
+    Collapse in imbalanced training", PNAS 118(43) e2103091118 (2021).
+    """
+    model = Model.two_group(
+        K_A,
+        K_B,
+        R,
+        E_W,
+        E_H,
+        loss=loss,
+        loss_params=loss_params,
+        oversample=oversample,
+        constraint=constraint,
+    )
+    return solve_model(
+        model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
+    )
+
+
+def solve_counts(
+    counts,
+    E_W: float = 1.0,
+    E_H: float = 1.0,
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    loss: str | Loss = "ce",
+    loss_params: dict | None = None,
+    class_weights=None,
+    minority=None,
+    constraint: str = "average",
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+) -> Solution:
+    r"""Solve the Layer-Peeled Model for any per-class sample counts.
+
+    .. math::
+
+        \min_{W, H} \sum_k \pi_k L(W h_k, k)\quad\text{s.t.}\quad
+        \tfrac1K\lVert W\rVert_F^2 \le E_W,\ \tfrac1K\lVert H\rVert_F^2 \le E_H,
+        \qquad \pi_k = \frac{n_k \omega_k}{\sum_j n_j \omega_j}.
+
+    Parameters
+    ----------
+    counts : array_like, shape (K,)
+        Positive sample counts ``n_k`` (need not be integers).
+    class_weights : array_like, shape (K,), optional
+        Loss multipliers ``omega_k`` (oversampling factors).
+    minority : array_like of int, optional
+        Classes for the minority statistics (default: those with the smallest count).
+
+    The other parameters are those of :func:`solve`; classes with equal counts form the
+    groups of the reduced program.
+    """
+    model = Model(
+        counts,
+        E_W,
+        E_H,
+        loss=loss,
+        loss_params=loss_params,
+        class_weights=class_weights,
+        minority=minority,
+        constraint=constraint,
+    )
+    return solve_model(
+        model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
+    )

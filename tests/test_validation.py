@@ -1,0 +1,91 @@
+"""Bad input gets a ValueError that names the argument, the value and what is allowed."""
+
+import math
+
+import numpy as np
+import pytest
+
+import lpm
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (dict(K_A=0), r"K_A must be an integer >= 1, got 0"),
+        (dict(K_A=2.5), r"K_A must be an integer >= 1, got 2\.5"),
+        (dict(K_A="3"), r"K_A must be an integer >= 1, got '3'"),
+        (dict(K_B=-1), r"K_B must be an integer >= 1, got -1"),
+        (dict(K_B=True), r"K_B must be an integer >= 1, got True"),
+        (dict(R=0.0), r"R must be a positive real number or inf, got 0\.0"),
+        (dict(R=-2), r"R must be a positive real number or inf, got -2"),
+        (dict(R=math.nan), r"R must be a positive real number or inf, got nan"),
+        (dict(R=-math.inf), r"R must be a positive real number or inf, got -inf"),
+        (dict(E_W=0), r"E_W must be a finite real number > 0, got 0"),
+        (dict(E_H=-1.0), r"E_H must be a finite real number > 0, got -1\.0"),
+        (dict(E_W=math.inf), r"E_W must be a finite real number > 0, got inf"),
+        (dict(E_H=math.nan), r"E_H must be a finite real number > 0, got nan"),
+        (dict(method="newton"), r"method must be one of 'auto', 'reduced', 'nuclear', 'sdp'"),
+        (dict(p=0), r"p must be an integer >= 4 \(the convex relaxation is exact only"),
+        (dict(p=3), r"p must be an integer >= 4"),
+        (dict(oversample=0), r"oversample must be a finite real number > 0, got 0"),
+        (dict(loss="hinge"), r"loss must be one of 'ce', 'label_smoothing'"),
+        (dict(constraint="max"), r"constraint must be one of 'average', 'per_class'"),
+        (dict(gap_tol=-1), r"gap_tol must be a finite real number > 0, got -1"),
+    ],
+)
+def test_solve_rejects_bad_arguments(kwargs, pattern):
+    args = dict(K_A=2, K_B=3, R=10.0, E_W=1.0, E_H=1.0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=pattern):
+        lpm.solve(**args)
+
+
+@pytest.mark.parametrize(
+    "counts, pattern",
+    [
+        ([3, 0, 2], r"counts must be finite and > 0 for every class; entry 1 is 0\.0"),
+        ([3, -1, 2], r"entry 1 is -1\.0"),
+        ([3, math.nan], r"entry 1 is nan"),
+        ([math.inf, 1], r"entry 0 is inf"),
+        ([], r"counts must be a non-empty 1-D sequence"),
+        ([[1, 2], [3, 4]], r"counts must be a non-empty 1-D sequence .* shape \(2, 2\)"),
+        (["a", "b"], r"counts must be a 1-D sequence of positive numbers"),
+    ],
+)
+def test_solve_counts_rejects_bad_counts(counts, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        lpm.solve_counts(counts)
+
+
+def test_class_weights_must_match_and_be_positive():
+    with pytest.raises(ValueError, match=r"class_weights must have one entry per class \(3\)"):
+        lpm.solve_counts([1, 2, 3], class_weights=[1, 2])
+    with pytest.raises(ValueError, match=r"class_weights must be finite and > 0 .* entry 0"):
+        lpm.solve_counts([1, 2, 3], class_weights=[0, 1, 1])
+
+
+def test_threshold_rejects_single_minority_class_and_bad_rtol():
+    with pytest.raises(ValueError, match=r"K_B must be an integer >= 2, got 1"):
+        lpm.collapse_threshold(3, 1)
+    with pytest.raises(ValueError, match=r"rtol must be a number in \(0, 0\.1\]"):
+        lpm.collapse_threshold(3, 2, rtol=0)
+
+
+def test_reduced_method_rejects_a_conic_solver():
+    with pytest.raises(ValueError, match="method='reduced' uses its own Newton solver"):
+        lpm.solve(2, 3, 10, method="reduced", solver="SCS")
+
+
+def test_minority_indices_checked():
+    with pytest.raises(ValueError, match=r"minority indices must lie in \[0, 3\)"):
+        lpm.Model([1, 2, 3], minority=[5])
+
+
+def test_label_smoothing_alpha_checked():
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\), got 1"):
+        lpm.solve(2, 2, 3, loss="label_smoothing", loss_params={"alpha": 1})
+
+
+def test_numpy_integers_are_accepted():
+    sol = lpm.solve(np.int64(2), np.int32(3), np.float64(4.0))
+    assert sol.success
