@@ -26,7 +26,8 @@ def main(out="out"):
     cos = np.array([s.minority_cosine for s in sols])
     R0 = lpm.collapse_threshold(5, 5, 1.0, 5.0)
     rows = "\n".join(
-        f"{r!r},{c!r},{s.gap!r},{s.minority_collapsed}" for r, c, s in zip(R, cos, sols)
+        f"{float(r)!r},{float(c)!r},{s.gap!r},{s.minority_collapsed}"
+        for r, c, s in zip(R, cos, sols)
     )
     _atomic_write(
         os.path.join(out, "figure3.csv"), "R,minority_cosine,gap,minority_collapsed\n" + rows + "\n"

@@ -124,7 +124,8 @@ class Solution:
         # O(G^2) (grouped), each accurate to a few ulps of its magnitude
         size = logits.K if isinstance(logits, DenseLogits) else logits.groups.G + 1
         allowance = 8 * size * EPS * (abs(inner) + model.tau * sigma + abs(value))
-        gap = max(raw_gap, 0.0) + allowance
+        gap = float(max(raw_gap, 0.0) + allowance)
+        value, sigma = float(value), float(sigma)
         if not (math.isfinite(value) and math.isfinite(gap)):
             raise SolverError(f"{method}/{solver} returned a non-finite objective or gap")
         success = converged and gap <= gap_tol
