@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Sequence
 
@@ -13,7 +14,12 @@ from .losses import Loss
 from .model import Model
 from .solution import Solution, SolverError
 
-METHODS = ("auto", "reduced", "nuclear", "sdp")
+#: methods solved one model at a time: name -> module providing
+#: ``solve(model, *, p, solver, gap_tol, solver_options) -> Solution``
+RUNNERS = {"nuclear": "lpm.nuclear", "sdp": "lpm.sdp"}
+
+#: every ``method=`` value (``"reduced"`` is batched by :func:`solve_models`)
+METHODS = ("auto", "reduced", *RUNNERS)
 
 #: certified-gap targets: a solution above its target is returned with success=False
 GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6}
@@ -91,10 +97,7 @@ def solve_models(
             batches.setdefault(key, []).append(i)
             continue
         tol = gap_tol if gap_tol is not None else GAP_TOL[meth]
-        if meth == "nuclear":
-            from . import nuclear as formulation
-        else:
-            from . import sdp as formulation
+        formulation = importlib.import_module(RUNNERS[meth])
         out[i] = formulation.solve(
             m, p=dims[i], solver=solver, gap_tol=tol, solver_options=solver_options
         )
