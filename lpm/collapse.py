@@ -53,6 +53,8 @@ class CollapseReport:
         Groups of 2 or more classes whose classifiers are exactly equal.
     minority_group : int or None
         The group holding the minority classes (None if they span several groups).
+    logits : GroupedLogits
+        The optimal logits of the reduced program this report was read from.
     """
 
     model: Model
@@ -62,6 +64,7 @@ class CollapseReport:
     multiplier: float
     collapsed: np.ndarray
     minority_group: int | None
+    logits: GroupedLogits
 
     @property
     def margin(self) -> np.ndarray:
@@ -97,24 +100,26 @@ def _require_reducible(model: Model) -> None:
         )
 
 
-def report_from_result(model: Model, result) -> CollapseReport:
-    """A :class:`CollapseReport` from a converged reduced solve of ``model``."""
+def report_from_result(model: Model, result, grad: GroupedLogits | None = None) -> CollapseReport:
+    """A :class:`CollapseReport` from a converged reduced solve of ``model`` (``grad``: the
+    gradient at its logits, when already computed)."""
     from .solution import SolverError
 
     if not result.converged:
         raise SolverError(f"the reduced solve did not converge: {result.message}")
-    logits: GroupedLogits = result.logits
-    _, grad = logits.value_and_gradient(model)
+    if grad is None:
+        _, grad = result.logits.value_and_gradient(model)
     sizes = model.groups.sizes
     gamma = np.where(sizes > 1, -grad.s, 0.0)
     return CollapseReport(
         model=model,
         sizes=sizes,
-        within=np.where(result.fixed, 0.0, logits.s),
+        within=np.where(result.fixed, 0.0, result.logits.s),
         gamma=gamma,
         multiplier=grad.spectral_norm(),
         collapsed=result.fixed.copy(),
         minority_group=model.minority_group,
+        logits=result.logits,
     )
 
 

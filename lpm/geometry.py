@@ -144,12 +144,17 @@ def pair_stats_from_gram(gram: np.ndarray, members, what: str = "the class set")
     iu = np.triu_indices(members.size, 1)
     d = np.diagonal(sub)
     dist2 = d[:, None] + d[None, :] - 2.0 * sub
-    return PairStats(
-        members.size,
-        float(C[iu].mean()),
-        float(C[iu].min()),
-        float(np.sqrt(max(dist2[iu].max(), 0.0))),
-    )
+    distance = float(np.sqrt(max(dist2[iu].max(), 0.0)))
+    if np.any(d <= 0):
+        return zero_norm_stats(members.size, int((d <= 0).sum()), what, distance)
+    return PairStats(members.size, float(C[iu].mean()), float(C[iu].min()), distance)
+
+
+def zero_norm_stats(size: int, n_zero: int, what: str, distance: float, note: str = ""):
+    """:class:`PairStats` for a set containing vectors of norm 0: cosines undefined."""
+    nan = float("nan")
+    reason = f"{n_zero} of the {size} vectors of {what} have norm 0, so cosines are undefined"
+    return PairStats(size, nan, nan, distance, reason + note)
 
 
 def minority_collapse_stats(W, minority) -> PairStats:

@@ -29,6 +29,7 @@ since :math:`f` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}\langle \nabl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -226,13 +227,18 @@ class GroupedLogits(Logits):
     def inner(self, other: GroupedLogits) -> float:
         return float(np.vdot(self.M, other.M) + self.mult @ (self.s * other.s))
 
+    @cached_property
+    def svd(self):
+        """SVD of ``M`` (computed once; the object is not modified after creation)."""
+        return np.linalg.svd(self.M)
+
     def spectral_norm(self) -> float:
-        top = np.linalg.norm(self.M, 2) if self.M.size else 0.0
+        top = self.svd[1].max(initial=0.0)
         within = np.abs(self.s[self.mult > 0])
         return float(max(top, within.max(initial=0.0)))
 
     def nuclear_norm(self) -> float:
-        return float(np.linalg.norm(self.M, "nuc") + self.mult @ np.abs(self.s))
+        return float(self.svd[1].sum() + self.mult @ np.abs(self.s))
 
     def scaled(self, factor: float) -> GroupedLogits:
         return GroupedLogits(self.groups, self.M * factor, self.s * factor)
@@ -255,7 +261,7 @@ class GroupedLogits(Logits):
     def factors(self, p: int, memory_limit=None):
         """Balanced factors ``F_H, F_W`` (K x p), built from the grouped SVD."""
         check_memory((self.K, p), "W and H", memory_limit)
-        U, S, Vt = np.linalg.svd(self.M)
+        U, S, Vt = self.svd
         E = self.indicator_basis()
         cols_H, cols_W = [E @ (U * np.sqrt(S))], [E @ (Vt.T * np.sqrt(S))]
         for g in range(self.groups.G):
@@ -277,7 +283,7 @@ class GroupedLogits(Logits):
         return np.hstack([F_H, pad]), np.hstack([F_W, pad])
 
     def rank_needed(self, rtol: float = 1e-12) -> int:
-        S = np.linalg.svd(self.M, compute_uv=False)
+        S = self.svd[1]
         top = max(S.max(initial=0.0), np.abs(self.s).max(initial=0.0), 1e-300)
         return int((S > rtol * top).sum() + self.mult[np.abs(self.s) > rtol * top].sum())
 
@@ -285,7 +291,7 @@ class GroupedLogits(Logits):
         """Group-level description of ``(Z^T Z)^(1/2)`` (side "W") or ``(Z Z^T)^(1/2)``
         (side "H"): ``P`` (G x G) with entries ``P_gh / sqrt(K_g K_h)`` between classes of
         groups g, h plus ``|s_g| (delta_ij - 1/K_g)`` inside group g."""
-        U, S, Vt = np.linalg.svd(self.M)
+        U, S, Vt = self.svd
         P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
         return P, np.abs(self.s)
 

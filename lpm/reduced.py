@@ -177,8 +177,21 @@ class ReducedProgram:
         return A, B, y[:, self.s0 :]
 
     def logits(self, y, i: int) -> GroupedLogits:
+        """The grouped logits of problem ``i``.
+
+        A singular value of ``M`` that is zero at the optimum (group means of the
+        classifiers coinciding, e.g. minority classifiers at the origin) is approached
+        quadratically by the lifted variables and ends near 1e-40, not at 0. Singular
+        values below 1e-13 of the point's normalized nuclear norm are set to exactly 0;
+        the caller's certificate is computed at the snapped point.
+        """
         A, B, s = self.split(y[i : i + 1])
         Mh = (A @ B @ self.Q.T)[0] / self.omega[i][:, None]
+        U, S, Vt = np.linalg.svd(Mh)
+        size = S.sum() + float(self.c_lin[i] @ y[i])
+        if np.any((S > 0) & (S <= 1e-13 * size)):
+            S = np.where(S <= 1e-13 * size, 0.0, S)
+            Mh = (U * S) @ Vt
         return GroupedLogits(self.groups[i], self.K * Mh, s[0].copy())
 
     def budget(self, y):

@@ -86,6 +86,7 @@ class Solution:
     history: list = field(default_factory=list, repr=False)
     _factors: tuple | None = field(default=None, repr=False)
     _collapse: object = field(default=None, repr=False)
+    _gradient: Logits | None = field(default=None, repr=False)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -151,6 +152,7 @@ class Solution:
             history=list(history or []),
             _factors=factors,
             _collapse=collapse,
+            _gradient=grad,
         )
         sol.time = time.perf_counter() - started
         return sol
@@ -234,27 +236,46 @@ class Solution:
         return norm2 * f, inner * f
 
     def pair_stats(self, members, what: str = "the class set", side: str = "W"):
-        """:class:`lpm.geometry.PairStats` of a set of classes (classifiers or features)."""
+        """:class:`lpm.geometry.PairStats` of a set of classes (classifiers or features).
+
+        Cosines are NaN, with the reason, when some of the vectors are 0 at the optimum:
+        decided on the exact grouped solution, so a conic solver's near-zero noise is not
+        reported as a cosine.
+        """
         members = np.asarray(members, dtype=int)
         if members.size < 2:
             return geometry._no_pairs(members.size, what)
         if not self._grouped():
             gram = self.classifier_gram() if side == "W" else self.feature_gram()
-            return geometry.pair_stats_from_gram(gram, members, what)
+            stats = geometry.pair_stats_from_gram(gram, members, what)
+            if self.model.constraint == "average" and not stats.reason:
+                exact = self.collapse.logits
+                norm2 = exact.group_gram(side)[0][exact.groups.labels[members]]
+                if np.any(norm2 == 0):
+                    note = (
+                        " at the optimum (exact reduced solution); this solution's "
+                        "small nonzero values there are solver error"
+                    )
+                    return geometry.zero_norm_stats(
+                        members.size, int((norm2 == 0).sum()), what, stats.max_distance, note
+                    )
+            return stats
         norm2, inner = self.group_geometry(side)
         a = np.bincount(self.logits_repr.groups.labels[members], minlength=norm2.size)
         present = np.flatnonzero(a)
-        cos = inner / np.sqrt(np.outer(norm2, norm2))
-        cos = np.clip(cos, -1.0, 1.0)
         dist2 = norm2[:, None] + norm2[None, :] - 2.0 * inner
         pairs = np.outer(a, a) - np.diag(a)  # ordered pairs of distinct members
         mask = np.zeros_like(pairs, dtype=bool)
         mask[np.ix_(present, present)] = True
         mask &= pairs > 0
+        distance = float(np.sqrt(max(dist2[mask].max(), 0.0)))
+        zero = present[norm2[present] <= 0]
+        if zero.size:
+            return geometry.zero_norm_stats(members.size, int(a[zero].sum()), what, distance)
+        with np.errstate(invalid="ignore", divide="ignore"):  # absent zero-norm groups
+            cos = np.clip(inner / np.sqrt(np.outer(norm2, norm2)), -1.0, 1.0)
         mean = float((pairs * np.where(mask, cos, 0.0)).sum() / pairs[mask].sum())
-        return geometry.PairStats(
-            members.size, mean, float(cos[mask].min()), float(np.sqrt(max(dist2[mask].max(), 0.0)))
-        )
+        return geometry.PairStats(members.size, mean, float(cos[mask].min()), distance)
 
     def minority_stats(self):
         """Pair statistics of the minority classifiers (``model.minority``)."""
@@ -263,7 +284,7 @@ class Solution:
     @property
     def minority_cosine(self) -> float:
         """Mean pairwise cosine of the minority classifiers; NaN (with a warning saying
-        why) when there are fewer than two minority classes."""
+        why) when there are fewer than two minority classes or they are 0 vectors."""
         stats = self.minority_stats()
         if stats.reason:
             import warnings

@@ -132,20 +132,22 @@ def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
             raise SolverError(
                 f"method='reduced': Newton solver failed for {model!r}: {res.message}"
             )
-        sols.append(
-            Solution.certify(
-                model,
-                res.logits,
-                method="reduced",
-                solver="newton",
-                started=started,
-                p=p,
-                gap_tol=gap_tol,
-                message=res.message,
-                iterations=res.iterations,
-                collapse=report_from_result(model, res),
-            )
+        sol = Solution.certify(
+            model,
+            res.logits,
+            method="reduced",
+            solver="newton",
+            started=started,
+            p=p,
+            gap_tol=gap_tol,
+            message=res.message,
+            iterations=res.iterations,
+            history=res.history,
         )
+        # the certificate's gradient serves the collapse test unless the point was rescaled
+        grad = sol._gradient if sol.logits_repr is res.logits else None
+        sol._collapse = report_from_result(model, res, grad)
+        sols.append(sol)
     share = (time.perf_counter() - started) / len(models)
     for sol in sols:
         sol.time = share

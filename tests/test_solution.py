@@ -1,0 +1,96 @@
+"""The solution object: W, H, residuals, huge K without K x K arrays, R = infinity in
+every method that can express it."""
+
+import math
+
+import numpy as np
+import pytest
+
+import lpm
+
+
+def test_factors_meet_the_budgets_and_reproduce_the_logits():
+    sol = lpm.solve(3, 4, 20.0, 0.7, 2.0)
+    W, H = sol.W, sol.H
+    assert W.shape == (7, 6)
+    np.testing.assert_allclose(H @ W.T, sol.logits, atol=1e-12)
+    assert sol.residuals.E_W == pytest.approx(0.0, abs=1e-12)
+    assert sol.residuals.E_H == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(W @ W.T, sol.classifier_gram(), atol=1e-12)
+    np.testing.assert_allclose(H @ H.T, sol.feature_gram(), atol=1e-12)
+
+
+def test_larger_p_pads_with_zero_columns():
+    sol = lpm.solve(3, 4, 20.0, p=9)
+    assert sol.W.shape == (7, 9)
+    np.testing.assert_allclose(sol.W @ sol.W.T, lpm.solve(3, 4, 20.0).classifier_gram(), atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["reduced", "nuclear", "sdp"])
+def test_infinite_imbalance_in_every_method(method):
+    sol = lpm.solve(3, 3, math.inf, 1.0, 2.0, method=method)
+    ref = lpm.solve(3, 3, math.inf, 1.0, 2.0, method="reduced")
+    assert sol.success and sol.gap < 1e-6
+    assert sol.objective == pytest.approx(ref.objective, abs=1e-7)
+    assert sol.minority_collapsed is True
+    assert sol.minority_cosine == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_million_classes_without_k_by_k_arrays():
+    # margins must beat log K ~ 14 for anything to happen: E_W E_H = 200
+    sol = lpm.solve(600_000, 400_000, 1e3, 1.0, 200.0)
+    assert sol.success and sol.gap < 1e-9
+    assert sol.minority_collapsed is False and sol.collapse.within[1] > 1.0
+    norm2, inner = sol.group_geometry("W")
+    assert sol.minority_cosine == pytest.approx(inner[1, 1] / norm2[1], rel=1e-12)
+    assert sol.majority_cosine == pytest.approx(inner[0, 0] / norm2[0], rel=1e-12)
+    assert (norm2[0] * 600_000 + norm2[1] * 400_000) / 1e6 == pytest.approx(1.0, rel=1e-12)
+    with pytest.raises(MemoryError, match="W and H would be a 1000000 x 999999 array"):
+        _ = sol.W
+    with pytest.raises(MemoryError, match="the logit matrix Z would be"):
+        _ = sol.logits
+
+
+@pytest.mark.parametrize("method", ["reduced", "sdp"])
+def test_minority_classifiers_at_the_origin_have_no_cosine(method):
+    """With E_W E_H = 1 the collapsed minority classifiers are exactly 0 (the budget goes
+    to the majority simplex): the cosine is undefined, whatever a solver's noise says."""
+    sol = lpm.solve(5, 5, 100.0, 1.0, 1.0, method=method)
+    assert sol.minority_collapsed is True
+    with pytest.warns(RuntimeWarning, match="5 of the 5 vectors of the minority have norm 0"):
+        assert math.isnan(sol.minority_cosine)
+    exact = lpm.solve(5, 5, 100.0, 1.0, 1.0)
+    assert exact.group_geometry("W")[0][1] == 0.0
+    assert exact.majority_cosine == pytest.approx(-1 / 4, abs=1e-14)  # a 5-class simplex
+
+
+def test_grouped_statistics_match_the_materialized_ones():
+    sol = lpm.solve_counts(np.r_[np.full(4, 30.0), np.full(3, 2.0), np.full(2, 1.0)], 1.0, 3.0)
+    W = sol.W
+    for members in ([4, 5, 6], [0, 1, 2, 3], [2, 5, 7, 8]):
+        grouped = sol.pair_stats(members)
+        dense = lpm.geometry.pair_stats_from_gram(W @ W.T, members)
+        assert grouped.mean_cosine == pytest.approx(dense.mean_cosine, abs=1e-12)
+        assert grouped.min_cosine == pytest.approx(dense.min_cosine, abs=1e-12)
+        assert grouped.max_distance == pytest.approx(dense.max_distance, abs=1e-10)
+
+
+def test_solution_reports_status_time_and_summary():
+    sol = lpm.solve(2, 2, 5.0)
+    assert sol.status == "optimal" and sol.success and sol.time > 0
+    row = sol.summary()
+    assert row["method"] == "reduced" and row["gap"] == sol.gap
+    assert "status='optimal'" in repr(sol)
+
+
+def test_gap_tolerance_flags_a_solution_without_raising():
+    sol = lpm.solve(3, 3, 10.0, method="sdp", solver_options={"eps_abs": 1e-3, "eps_rel": 1e-3})
+    assert not sol.success and sol.status == "inaccurate"
+    assert "above gap_tol" in sol.message
+    assert math.isfinite(sol.objective) and sol.gap > 1e-6
+
+
+def test_single_class_model():
+    sol = lpm.solve_counts([3.0], 2.0, 0.5)
+    assert sol.objective == 0.0 and sol.gap == 0.0
+    assert lpm.balanced_optimum(1, 2.0, 0.5).objective == 0.0
