@@ -173,8 +173,9 @@ def collapse_threshold(
     Minority Collapse holds at the optimum of the two-group model iff
     :math:`R \ge R_0(K_A, K_B, E_W E_H)`. :math:`R_0` is the root of
     :math:`\varphi(R) = \lambda(R) - \gamma_B(R)` (see :mod:`lpm.collapse`), bracketed
-    on a logarithmic grid of ``R`` from 1 up to :math:`10^{300}` (weak regularization
-    puts :math:`R_0` far out) and refined by Brent's method on :math:`\log R`.
+    on a logarithmic grid of ``R`` from 1 up to :math:`10^{307}` (weak regularization
+    puts :math:`R_0` far out; one batched solve) and refined by Brent's method on
+    :math:`\log R`.
 
     Accuracy: every evaluation of :math:`\varphi` solves the collapsed reduced program by
     Newton's method to a decrement of :math:`10^{-24}` (machine precision), so
@@ -197,7 +198,14 @@ def collapse_threshold(
     Returns
     -------
     float
-        :math:`R_0 \ge 1`.
+        :math:`R_0 \ge 1`; ``inf`` only for a loss whose minority never collapses.
+
+    Raises
+    ------
+    OverflowError
+        When :math:`R_0 > 10^{307}` (weak regularization: for cross-entropy
+        :math:`\log_{10} R_0` grows about linearly in :math:`\sqrt{E_W E_H}` and leaves
+        the double range near :math:`E_W E_H \approx 10^5`).
 
     References
     ----------
@@ -210,17 +218,31 @@ def collapse_threshold(
     if not (isinstance(rtol, (int, float)) and 0 < rtol <= 0.1):
         raise ValueError(f"rtol must be a number in (0, 0.1], got {rtol!r}")
 
+    from .losses import get_loss
+
+    loss_obj = get_loss(loss)
+
     def phi(x):
         return float(collapse_margin(K_A, K_B, math.exp(x), E_W, E_H, loss=loss)[0])
 
-    # bracket: one batched solve on R = 10^0, 10^1, ..., 10^300
-    exps = np.arange(0, 301)
+    # bracket: one batched solve on R = 10^0, 10^1, ..., 10^307 (the double range)
+    exps = np.arange(0, 308)
     values = collapse_margin(K_A, K_B, 10.0**exps, E_W, E_H, loss=loss)
     if values[0] >= 0:
         return 1.0
     above = np.flatnonzero(values >= 0)
     if above.size == 0:
-        return math.inf
+        # cross-entropy always collapses at R = inf (gamma_B = 0 < lambda); another loss
+        # may not, and then it never does
+        if (
+            loss_obj.name != "ce"
+            and collapse_margin(K_A, K_B, math.inf, E_W, E_H, loss=loss)[0] < 0
+        ):
+            return math.inf
+        raise OverflowError(
+            f"R_0 exceeds 1e307, beyond double precision, for E_W*E_H = {E_W * E_H:g} "
+            f"(K_A={K_A}, K_B={K_B}); log10 R_0 grows about linearly in sqrt(E_W E_H)"
+        )
     k = int(above[0])
     lo, hi = exps[k - 1] * math.log(10.0), exps[k] * math.log(10.0)
     x0 = optimize.brentq(phi, lo, hi, xtol=rtol / 4, rtol=4 * np.finfo(float).eps, maxiter=200)

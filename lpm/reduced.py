@@ -312,9 +312,12 @@ def newton(
         v, g, Hs = P.evaluate(y)
         if not constrained:
             return v, g, Hs
-        if np.any(v <= 0):
-            raise FloatingPointError(
-                "the loss underflowed to 0: the budget E_W*E_H is too large for float64"
+        if np.any(v < 1e-290):  # below the normal double range precision is gone
+            from .solution import SolverError
+
+            raise SolverError(
+                "the loss falls below 1e-290, out of double precision: sqrt(E_W*E_H) is too "
+                "large for this model (optimal margins of several hundred)"
             )
         g1 = g / v[:, None]
         return np.log(v), g1, Hs / v[:, None, None] - g1[:, :, None] * g1[:, None, :]

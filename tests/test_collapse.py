@@ -128,3 +128,14 @@ def test_single_minority_class_has_no_cosine():
     with pytest.warns(RuntimeWarning, match="the minority has 1 class; pairwise statistics"):
         assert math.isnan(sol.minority_cosine)
     assert sol.minority_collapsed is None
+
+
+def test_threshold_near_the_end_of_double_precision():
+    R0 = lpm.collapse_threshold(5, 5, 300.0, 300.0)
+    assert 1e270 < R0 < 1e280
+    below, above = lpm.collapse_margin(5, 5, [R0 * 0.999, R0 * 1.001], 300.0, 300.0)
+    assert below < 0 <= above
+    with pytest.raises(lpm.SolverError, match="out of double precision"):
+        lpm.collapse_threshold(5, 5, 1000.0, 1000.0)
+    with pytest.raises(lpm.SolverError, match="out of double precision"):
+        lpm.solve(5, 5, 10.0, 1000.0, 1000.0)
