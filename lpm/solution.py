@@ -211,6 +211,32 @@ class Solution:
             return H @ H.T
         return self.logits_repr.feature_gram(memory_limit) * self.model.scale
 
+    @property
+    def gram(self) -> np.ndarray:
+        """The ``2K x 2K`` Gram matrix ``[H; W][H; W]^T`` of the returned factors (for the
+        SDP: the solver's matrix projected to rank ``p`` and into the budgets)."""
+        H, W = self.factors()
+        F = np.vstack([H, W])
+        return F @ F.T
+
+    def classifier_norms(self) -> np.ndarray:
+        """Norm of each classifier ``||w_k||`` (K,)."""
+        return np.sqrt(np.clip(np.diagonal(self.classifier_gram()), 0.0, None))
+
+    def feature_norms(self) -> np.ndarray:
+        """Norm of each class-mean feature ``||h_k||`` (K,)."""
+        return np.sqrt(np.clip(np.diagonal(self.feature_gram()), 0.0, None))
+
+    def etf_distance(self, side: str = "W") -> float:
+        """:func:`lpm.geometry.etf_distance_gram` of the classifiers (``side="W"``) or the
+        features (``side="H"``)."""
+        gram = self.classifier_gram() if side == "W" else self.feature_gram()
+        return geometry.etf_distance_gram(gram)
+
+    def self_duality_distance(self) -> float:
+        """:func:`lpm.geometry.self_duality_distance` of ``W`` and ``H``."""
+        return geometry.self_duality_distance(self.W, self.H)
+
     def classifier_cosines(self) -> np.ndarray:
         """Pairwise cosines of the classifiers (K x K)."""
         return geometry.gram_cosines(self.classifier_gram())

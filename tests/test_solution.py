@@ -94,3 +94,17 @@ def test_single_class_model():
     sol = lpm.solve_counts([3.0], 2.0, 0.5)
     assert sol.objective == 0.0 and sol.gap == 0.0
     assert lpm.balanced_optimum(1, 2.0, 0.5).objective == 0.0
+
+
+def test_gram_norms_and_etf_distances():
+    sol = lpm.solve(3, 3, 1.0, 2.0, 0.5)  # balanced: a simplex ETF, H = W / 2
+    G = sol.gram
+    assert G.shape == (12, 12)
+    np.testing.assert_allclose(G[6:, 6:], sol.classifier_gram(), atol=1e-13)
+    np.testing.assert_allclose(G[:6, 6:], sol.logits, atol=1e-13)
+    np.testing.assert_allclose(sol.classifier_norms(), np.sqrt(2.0), rtol=1e-13)
+    np.testing.assert_allclose(sol.feature_norms(), np.sqrt(0.5), rtol=1e-13)
+    assert sol.etf_distance() < 1e-14 and sol.etf_distance("H") < 1e-14
+    assert sol.self_duality_distance() < 1e-14
+    skewed = lpm.solve(3, 3, 20.0, 2.0, 0.5)
+    assert skewed.etf_distance() > 0.1 and skewed.self_duality_distance() > 1e-3
