@@ -229,13 +229,20 @@ def curve_figure(
             for K in sorted(Ks):
                 ax.axhline(-1.0 / (K - 1), color="0.45", ls=":", lw=1.0, zorder=1)
             K = sorted(Ks)[0]
+            # label the level at the end of the x range where the curves are far from it
+            level = -1.0 / (K - 1)
+            x_all, y_all = np.asarray(table[x], float), np.asarray(table[y], float)
+            ok = np.isfinite(x_all) & np.isfinite(y_all)
+            at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
+            at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
+            left = ok.any() and np.abs(at_right - level).min() < np.abs(at_left - level).min()
             ax.annotate(
                 "$-1/(K-1)$" if len(Ks) > 1 else f"$-1/(K-1) = -1/{K - 1}$",
-                (0.99, -1.0 / (K - 1)),
+                (0.01 if left else 0.99, level),
                 xycoords=("axes fraction", "data"),
                 xytext=(0, 3),
                 textcoords="offset points",
-                ha="right",
+                ha="left" if left else "right",
                 va="bottom",
                 fontsize=8,
                 color="0.35",
@@ -360,21 +367,26 @@ def _model_title(model) -> str:
     return setting_label(names, values)
 
 
-def geometry_figure(solution, *, size=(2 * WIDTH, 2.9)) -> Figure:
-    """Heatmaps of the pairwise cosines of the classifiers ``W`` and of the class-mean
-    features ``H`` of a :class:`lpm.Solution`, with the majority/minority boundary
-    marked."""
-    with _style(), np.errstate(invalid="ignore", divide="ignore"):
-        cw = solution.classifier_cosines()
-        ch = solution.feature_cosines()
-        fig = Figure(figsize=size)
-        axes = fig.subplots(1, 2)
-        K = solution.model.K
-        n_major = solution.model.majority.size
-        for ax, C, title in (
-            (axes[0], cw, r"classifiers: $\cos\angle(w_k, w_j)$"),
-            (axes[1], ch, r"features: $\cos\angle(h_k, h_j)$"),
-        ):
+def cosine_figure(
+    matrices: Sequence[np.ndarray],
+    titles: Sequence[str],
+    *,
+    boundary: int | None = None,
+    suptitle: str | None = None,
+    values: bool | None = None,
+    size=None,
+) -> Figure:
+    """Side-by-side heatmaps of cosine matrices (each ``K x K``, values in [-1, 1]) with
+    one colorbar; ``boundary`` draws the line after the first ``boundary`` classes (the
+    majority/minority split); ``values`` prints each entry (default: for ``K <= 12``)."""
+    n = len(matrices)
+    K = matrices[0].shape[0]
+    values = K <= 12 if values is None else values
+    with _style():
+        fig = Figure(figsize=size or (WIDTH * n, 2.9))
+        axes = np.atleast_1d(fig.subplots(1, n))
+        for ax, C, title in zip(axes, matrices, titles):
+            C = np.asarray(C, float)
             im = ax.imshow(
                 np.ma.masked_invalid(C), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
             )
@@ -387,11 +399,10 @@ def geometry_figure(solution, *, size=(2 * WIDTH, 2.9)) -> Figure:
             ax.set_yticklabels([str(t + 1) for t in ticks])
             ax.set_xlabel("class $j$")
             ax.set_ylabel("class $k$")
-            if 0 < n_major < K:
-                for pos in (n_major - 0.5,):
-                    ax.axhline(pos, color="k", lw=0.8)
-                    ax.axvline(pos, color="k", lw=0.8)
-            if K <= 12:
+            if boundary is not None and 0 < boundary < K:
+                ax.axhline(boundary - 0.5, color="k", lw=0.8)
+                ax.axvline(boundary - 0.5, color="k", lw=0.8)
+            if values:
                 for i in range(K):
                     for j in range(K):
                         if np.isfinite(C[i, j]):
@@ -404,6 +415,28 @@ def geometry_figure(solution, *, size=(2 * WIDTH, 2.9)) -> Figure:
                                 fontsize=4.5,
                                 color="white" if abs(C[i, j]) > 0.6 else "black",
                             )
-        fig.colorbar(im, ax=axes, shrink=0.85, label="cosine")
-        fig.suptitle(_model_title(solution.model), fontsize=9)
+        fig.colorbar(im, ax=list(axes), shrink=0.85, label="cosine")
+        if suptitle:
+            fig.suptitle(suptitle, fontsize=9)
     return fig
+
+
+def geometry_figure(solution, *, size=(2 * WIDTH, 2.9)) -> Figure:
+    """Heatmaps of the pairwise cosines of the classifiers ``W`` and of the class-mean
+    features ``H`` of a :class:`lpm.Solution`, with the majority/minority boundary
+    marked."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cw = solution.classifier_cosines()
+        ch = solution.feature_cosines()
+    model = solution.model
+    minority = model.minority
+    contiguous = minority.size and np.array_equal(
+        minority, np.arange(model.K - minority.size, model.K)
+    )
+    return cosine_figure(
+        [cw, ch],
+        [r"classifiers: $\cos\angle(w_k, w_j)$", r"features: $\cos\angle(h_k, h_j)$"],
+        boundary=model.K - minority.size if contiguous else None,
+        suptitle=_model_title(model),
+        size=size,
+    )
