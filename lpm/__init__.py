@@ -13,6 +13,7 @@ Figures: :mod:`lpm.plotting`; command line: ``lpm --help`` (:mod:`lpm.cli`).
 """
 
 from .collapse import CollapseReport, collapse_margin, collapse_threshold, etf_is_optimal
+from .curves import SweepTable, sweep, sweep_models
 from .geometry import (
     PairStats,
     cosine_matrix,
@@ -28,7 +29,6 @@ from .model import Model
 from .phase import phase_diagram
 from .solution import Solution, SolverError
 from .solve import METHODS, choose_method, solve, solve_counts, solve_model, solve_models
-from .sweep import SweepTable, sweep, sweep_models
 from .theory import BalancedOptimum, balanced_optimum
 from .verify import MinorityCollapseCheck, verify_minority_collapse
 

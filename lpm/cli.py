@@ -175,7 +175,7 @@ def _executor(args):
 def cmd_solve(args) -> int:
     import lpm
 
-    from .sweep import solution_row
+    from .curves import solution_row
 
     if args.counts is not None:
         sol = lpm.solve_counts(
@@ -214,7 +214,7 @@ def cmd_solve(args) -> int:
     row = {**params, **solution_row(sol)}
     out = _Output(args)
     if out.dir is not None:
-        from .sweep import SweepTable
+        from .curves import SweepTable
 
         flat = {k: (",".join(map(_fmt, v)) if isinstance(v, list) else v) for k, v in row.items()}
         SweepTable([flat], tuple(flat)).to_csv(out.dir / "solution.csv")
@@ -274,8 +274,8 @@ def _model_grid_args(args) -> dict:
 
 
 def cmd_curve(args) -> int:
+    from .curves import RESULT_COLUMNS, sweep
     from .plotting import curve_figure
-    from .sweep import RESULT_COLUMNS, sweep
 
     kw = _model_grid_args(args)
     executor = _executor(args)
@@ -332,7 +332,7 @@ def cmd_threshold(args) -> int:
     }
     out = _Output(args)
     if out.dir is not None:
-        from .sweep import SweepTable
+        from .curves import SweepTable
 
         SweepTable([data], tuple(data)).to_csv(out.dir / "threshold.csv")
         out.files.append(str(out.dir / "threshold.csv"))
@@ -393,8 +393,8 @@ def cmd_verify(args) -> int:
 def cmd_reproduce(args) -> int:
     import lpm
 
+    from .curves import FIGURE3, figure3_table
     from .plotting import minority_cosine_figure
-    from .sweep import FIGURE3, figure3_table
 
     table = figure3_table(args.method, solver=args.solver)
     R0 = lpm.collapse_threshold(FIGURE3["K_A"], FIGURE3["K_B"], FIGURE3["E_W"], FIGURE3["E_H"])

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _validation as check
 from .collapse import collapse_threshold
-from .sweep import SweepTable, _values, run_chunked
+from .curves import SweepTable, _values, run_chunked
 
 #: default ``(K_A, K_B)`` settings of :func:`phase_diagram`
 DEFAULT_SETTINGS = ((5, 5), (2, 8), (8, 2), (10, 10))

@@ -24,10 +24,10 @@ import numpy as np
 
 from . import _validation as check
 from .collapse import collapse_threshold
+from .curves import SweepTable
 from .losses import Loss
 from .model import Model
 from .solve import solve_models
-from .sweep import SweepTable
 
 #: grid points with :math:`|\log(R/R_0)|` below this are too close to the threshold (whose
 #: accuracy is ``rtol = 1e-8``) for the sharp check and are left out of it

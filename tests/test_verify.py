@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.sweep import FIGURE3
+from lpm.curves import FIGURE3
 from lpm.verify import default_R_grid
 
 
