@@ -185,7 +185,8 @@ def curve_figure(
         groups = table.groupby(keys) if keys else [((), table)]
         colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
         marker = "o" if len(table) <= 60 * max(1, len(groups)) else None
-        Ks = set()
+        Ks: set[int] = set()
+        k_color: dict[int, str] = {}
         for i, (values, sub) in enumerate(groups):
             color = colors[i % len(colors)]
             xs = np.asarray(sub[x], float)
@@ -211,6 +212,8 @@ def curve_figure(
             )
             if "K" in sub.columns:
                 Ks.update(int(k) for k in sub["K"])
+                if len(set(sub["K"])) == 1:
+                    k_color.setdefault(int(sub["K"][0]), color)
             if R0 is not None:
                 # the threshold: where the curve reaches 1 and stays there
                 ax.axvline(R0, color=color, ls="--", lw=0.9, zorder=2)
@@ -225,19 +228,23 @@ def curve_figure(
                         color=color,
                         fontsize=8,
                     )
-        if reference and y in ("minority_cosine", "majority_cosine") and Ks:
+        if reference and y in ("minority_cosine", "majority_cosine") and len(Ks) > 1:
+            # one simplex-ETF level per K, in the color of its curve, named in the legend
             for K in sorted(Ks):
-                ax.axhline(-1.0 / (K - 1), color="0.45", ls=":", lw=1.0, zorder=1)
-            K = sorted(Ks)[0]
-            # label the level at the end of the x range where the curves are far from it
+                ax.axhline(-1.0 / (K - 1), color=k_color.get(K, "0.45"), ls=":", lw=1.0, zorder=1)
+            ax.plot([], [], color="0.45", ls=":", lw=1.0, label="$-1/(K-1)$")
+        elif reference and y in ("minority_cosine", "majority_cosine") and Ks:
+            (K,) = Ks
             level = -1.0 / (K - 1)
+            ax.axhline(level, color="0.45", ls=":", lw=1.0, zorder=1)
+            # label the level at the end of the x range where the curves are far from it
             x_all, y_all = np.asarray(table[x], float), np.asarray(table[y], float)
             ok = np.isfinite(x_all) & np.isfinite(y_all)
             at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
             at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
             left = ok.any() and np.abs(at_right - level).min() < np.abs(at_left - level).min()
             ax.annotate(
-                "$-1/(K-1)$" if len(Ks) > 1 else f"$-1/(K-1) = -1/{K - 1}$",
+                f"$-1/(K-1) = -1/{K - 1}$",
                 (0.01 if left else 0.99, level),
                 xycoords=("axes fraction", "data"),
                 xytext=(0, 3),
@@ -256,7 +263,7 @@ def curve_figure(
         if y == "minority_cosine":
             lo = min([-1.0 / (K - 1) for K in Ks] + [float(np.nanmin(table[y]))])
             ax.set_ylim(lo - 0.05, 1.05)
-        if keys:
+        if keys or len(Ks) > 1:
             ax.legend(loc="best")
     return fig
 
@@ -358,7 +365,7 @@ def theorem5_figure(check, *, size=(WIDTH, 3.6)) -> Figure:
 
 def _model_title(model) -> str:
     if model.two_group_params is None:
-        return f"{model.label}, $E_W = {model.E_W:.4g},\\ E_H = {model.E_H:.4g}$"
+        return f"$K = {model.K},\\ E_W = {model.E_W:.4g},\\ E_H = {model.E_H:.4g}$"
     K_A, K_B, R, w = model.two_group_params
     names, values = ["K_A", "K_B", "R", "E_W", "E_H"], [K_A, K_B, R, model.E_W, model.E_H]
     if w != 1:
