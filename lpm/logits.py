@@ -150,10 +150,6 @@ class DenseLogits(Logits):
         U, S, _ = np.linalg.svd(self.Z)
         return _psd_sqrt_from_svd(U, S)
 
-    def rank_needed(self, rtol: float = 1e-12) -> int:
-        S = self.singular_values()
-        return int((S > rtol * max(S[0], 1e-300)).sum()) if S.size else 0
-
 
 # ---------------------------------------------------------------------------------------
 @dataclass
@@ -259,33 +255,32 @@ class GroupedLogits(Logits):
         return Z
 
     def factors(self, p: int, memory_limit=None):
-        """Balanced factors ``F_H, F_W`` (K x p), built from the grouped SVD."""
+        """Balanced factors ``F_H, F_W`` (K x p), built from the grouped SVD.
+
+        Singular values below 1e-12 of the largest are rounding (``M`` is rank-deficient
+        in exact arithmetic, e.g. ``M 1 = 0`` for cross-entropy) and get no column.
+        """
         check_memory((self.K, p), "W and H", memory_limit)
         U, S, Vt = self.svd
+        tol = 1e-12 * max(S.max(initial=0.0), np.abs(self.s).max(initial=0.0))
+        live = S > tol
         E = self.indicator_basis()
-        cols_H, cols_W = [E @ (U * np.sqrt(S))], [E @ (Vt.T * np.sqrt(S))]
+        root = np.sqrt(S[live])
+        cols_H, cols_W = [E @ (U[:, live] * root)], [E @ (Vt[live].T * root)]
         for g in range(self.groups.G):
-            if self.mult[g] > 0 and self.s[g] != 0:
+            if self.mult[g] > 0 and abs(self.s[g]) > tol:
                 D = np.zeros((self.K, int(self.mult[g])))
                 D[self.groups.members(g)] = helmert_basis(int(self.groups.sizes[g]))
-                root = np.sqrt(abs(self.s[g]))
-                cols_H.append(np.sign(self.s[g]) * root * D)
-                cols_W.append(root * D)
+                r = np.sqrt(abs(self.s[g]))
+                cols_H.append(np.sign(self.s[g]) * r * D)
+                cols_W.append(r * D)
         F_H, F_W = np.hstack(cols_H), np.hstack(cols_W)
-        # drop the zero columns of a rank-deficient M, then fit to p columns
-        keep = np.linalg.norm(F_W, axis=0) + np.linalg.norm(F_H, axis=0) > 0
-        F_H, F_W = F_H[:, keep], F_W[:, keep]
         if F_W.shape[1] > p:
             raise ValueError(
                 f"the optimal logits have rank {F_W.shape[1]}, more than p={p} columns"
             )
         pad = np.zeros((self.K, p - F_W.shape[1]))
         return np.hstack([F_H, pad]), np.hstack([F_W, pad])
-
-    def rank_needed(self, rtol: float = 1e-12) -> int:
-        S = self.svd[1]
-        top = max(S.max(initial=0.0), np.abs(self.s).max(initial=0.0), 1e-300)
-        return int((S > rtol * top).sum() + self.mult[np.abs(self.s) > rtol * top].sum())
 
     def _gram_parts(self, side: str):
         """Group-level description of ``(Z^T Z)^(1/2)`` (side "W") or ``(Z Z^T)^(1/2)``
@@ -305,6 +300,21 @@ class GroupedLogits(Logits):
         norm2 = within + a * (1.0 - 1.0 / Kg)
         inner[np.diag_indices_from(inner)] = within - a / Kg
         return norm2, inner
+
+    def group_cosines(self, side: str = "W") -> np.ndarray:
+        """Cosine between two distinct classes of groups g and h (G x G); NaN where a
+        norm is 0. Inside a group it is evaluated as ``(rho - 1)/(rho + K_g - 1)``,
+        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``."""
+        norm2, inner = self.group_gram(side)
+        P, a = self._gram_parts(side)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = inner / np.sqrt(np.outer(norm2, norm2))
+            rho = np.diagonal(P) / a
+            within = (rho - 1.0) / (rho + self.mult)
+        diag = np.diag_indices_from(cos)
+        cos[diag] = np.where(a > 0, within, cos[diag])
+        cos[(norm2[:, None] <= 0) | (norm2[None, :] <= 0)] = np.nan
+        return np.clip(cos, -1.0, 1.0)
 
     def classifier_gram(self, memory_limit=None) -> np.ndarray:
         return self._dense_gram("W", memory_limit)

@@ -298,9 +298,10 @@ class Solution:
         zero = present[norm2[present] <= 0]
         if zero.size:
             return geometry.zero_norm_stats(members.size, int(a[zero].sum()), what, distance)
-        with np.errstate(invalid="ignore", divide="ignore"):  # absent zero-norm groups
-            cos = np.clip(inner / np.sqrt(np.outer(norm2, norm2)), -1.0, 1.0)
-        mean = float((pairs * np.where(mask, cos, 0.0)).sum() / pairs[mask].sum())
+        cos = self.logits_repr.group_cosines(side)
+        # weighted mean written around one value, so a single group's cosine is exact
+        c, w = cos[mask], pairs[mask] / pairs[mask].sum()
+        mean = float(c[0] + w @ (c - c[0]))
         return geometry.PairStats(members.size, mean, float(cos[mask].min()), distance)
 
     def minority_stats(self):

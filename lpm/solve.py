@@ -270,6 +270,9 @@ def solve_counts(
         \tfrac1K\lVert W\rVert_F^2 \le E_W,\ \tfrac1K\lVert H\rVert_F^2 \le E_H,
         \qquad \pi_k = \frac{n_k \omega_k}{\sum_j n_j \omega_j}.
 
+    Classes with equal counts form the groups of the reduced program. Parameters not
+    listed here are those of :func:`solve`.
+
     Parameters
     ----------
     counts : array_like, shape (K,)
@@ -278,9 +281,6 @@ def solve_counts(
         Loss multipliers ``omega_k`` (oversampling factors).
     minority : array_like of int, optional
         Classes for the minority statistics (default: those with the smallest count).
-
-    The other parameters are those of :func:`solve`; classes with equal counts form the
-    groups of the reduced program.
     """
     model = Model(
         counts,

@@ -147,7 +147,9 @@ class MinorityCollapseCheck:
         d = self.distance_to_limit[self.above]
         if d.size < 2:
             return bool(d.size == 1 and self.limit_collapsed)
-        return bool(np.all(np.diff(d) <= 1e-12) and d[-1] < d[0])
+        # 0 throughout is the limit reached: with small budgets the collapsed solution is
+        # exactly the R = inf solution
+        return bool(np.all(np.diff(d) <= 1e-12) and (d[-1] < d[0] or d.max() == 0))
 
     @property
     def holds(self) -> bool:
@@ -188,11 +190,18 @@ class MinorityCollapseCheck:
             + ("exactly equal at every point" if self.collapsed_above else "NOT all exactly equal")
         )
         dl = self.distance_to_limit[a]
-        parts.append(
-            f"the solution {'approaches' if self.approaches_limit else 'does NOT approach'} "
-            f"the R = inf solution (relative Gram distance {dl[0]:.3g} -> {dl[-1]:.3g}), "
-            f"whose minority is {'exactly collapsed' if self.limit_collapsed else 'NOT collapsed'}"
-        )
+        limit = "exactly collapsed" if self.limit_collapsed else "NOT collapsed"
+        if dl.max() == 0:
+            parts.append(
+                "the solution equals the R = inf solution exactly at every R >= R_0, "
+                f"whose minority is {limit}"
+            )
+        else:
+            parts.append(
+                f"the solution {'approaches' if self.approaches_limit else 'does NOT approach'} "
+                f"the R = inf solution (relative Gram distance {dl[0]:.3g} -> {dl[-1]:.3g}), "
+                f"whose minority is {limit}"
+            )
         status = (
             "Theorem 5 holds, sharply: exact collapse for every R >= R_0 and none below"
             if self.holds
