@@ -15,12 +15,20 @@ from .geometry import (
     etf_distance,
     is_simplex_etf,
     minority_collapse_stats,
+    nc1,
     norms,
     self_duality_distance,
     simplex_etf_gram,
 )
 from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
 from .model import Model
+from .nonconvex import solve_nonconvex
+from .penalized import (
+    PenalizedModel,
+    solve_penalized,
+    solve_penalized_counts,
+    solve_penalized_model,
+)
 from .solution import Solution, SolverError
 from .solve import METHODS, choose_method, solve, solve_counts, solve_model, solve_models
 from .theory import BalancedOptimum, balanced_optimum
@@ -36,6 +44,7 @@ __all__ = [
     "METHODS",
     "Model",
     "PairStats",
+    "PenalizedModel",
     "Solution",
     "SolverError",
     "SquaredLoss",
@@ -49,6 +58,7 @@ __all__ = [
     "get_loss",
     "is_simplex_etf",
     "minority_collapse_stats",
+    "nc1",
     "norms",
     "self_duality_distance",
     "simplex_etf_gram",
@@ -56,4 +66,8 @@ __all__ = [
     "solve_counts",
     "solve_model",
     "solve_models",
+    "solve_nonconvex",
+    "solve_penalized",
+    "solve_penalized_counts",
+    "solve_penalized_model",
 ]

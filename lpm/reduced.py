@@ -298,7 +298,9 @@ def newton(
     def objective(y):
         v, g, Hs = P.evaluate(y)
         if not constrained:
-            return v, g, Hs
+            # the line search compares the penalized objective; the gradient and Hessian
+            # stay those of f (the penalty's are added with the multiplier below)
+            return v + lam_pen * P.budget(y), g, Hs
         if np.any(v <= 0):
             raise FloatingPointError(
                 "the loss underflowed to 0: the budget E_W*E_H is too large for float64"
