@@ -256,6 +256,10 @@ class GroupedLogits(Logits):
         """Balanced factors ``F_H, F_W`` (K x p), built from the grouped SVD."""
         check_memory((self.K, p), "W and H", memory_limit)
         U, S, Vt = np.linalg.svd(self.M)
+        # singular values at the rounding level of the SVD are those of an exactly
+        # rank-deficient M (e.g. Z 1 = 0 for a shift-invariant loss): drop them
+        top = max(S.max(initial=0.0), np.abs(self.s).max(initial=0.0))
+        S = np.where(S > 4 * S.size * np.finfo(float).eps * top, S, 0.0)
         E = self.indicator_basis()
         cols_H, cols_W = [E @ (U * np.sqrt(S))], [E @ (Vt.T * np.sqrt(S))]
         for g in range(self.groups.G):

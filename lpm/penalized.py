@@ -76,8 +76,8 @@ class PenalizedModel(Model):
         :math:`\sqrt{\lambda_W\lambda_H}`, the weight of the nuclear norm.
     omega : ndarray, shape (K,)
         Row weights of the nuclear norm (:math:`\sqrt{\pi_k}` or 1).
-    E_W, E_H : None
-        A penalized model has no budgets.
+
+    A penalized model has no budgets: ``E_W``, ``E_H``, ``tau`` raise ``ValueError``.
     """
 
     def __init__(
@@ -137,7 +137,8 @@ class PenalizedModel(Model):
                 "per_sample_penalty=True needs a positive loss weight for every class (the "
                 "penalty weights features by them); R = inf gives the minority weight 0"
             )
-        self.E_W = self.E_H = None
+        for name in ("E_W", "E_H"):  # the class properties below say why there are none
+            self.__dict__.pop(name, None)
         self.constraint = "penalty"
         self.label = f"{base.label}, lambda_W={self.lambda_W:g}, lambda_H={self.lambda_H:g}" + (
             ", per-sample penalty" if self.per_sample_penalty else ""
@@ -165,6 +166,14 @@ class PenalizedModel(Model):
             f"a penalized model has no budget, so no {what}; solve it with "
             "lpm.solve_penalized_model (or take budgets from a solution's norms)"
         )
+
+    @property
+    def E_W(self) -> float:
+        return self._no_budget("E_W")
+
+    @property
+    def E_H(self) -> float:
+        return self._no_budget("E_H")
 
     @property
     def budget(self) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .logits import DenseLogits
 from .model import Model
-from .solution import EPS, Bound, Certificate, Solution
+from .solution import EPS, Bound, Certificate, NuclearBall, Solution
 
 DEFAULT_SOLVER = "SCS"
 
@@ -191,12 +191,28 @@ def solve(
     solver = (solver or DEFAULT_SOLVER).upper()
     prob, X = problem(model)
     converged, message, iterations = run(prob, solver, solver_options, "sdp")
-    H, W = fit_budgets(*factor_gram(X.value, model.K, p), model)
-    certificate = None
     if model.constraint == "per_class":
         duals = [c.dual_value for c in prob.constraints[:2]]
         have = all(d is not None for d in duals)
         certificate = PerClassDual(np.concatenate(duals) if have else None)
+    else:
+        certificate = NuclearBall()
+    # Two candidate factorizations: the top-p eigenvectors of X, and the balanced factors
+    # of the solver's logits X_HW. They agree when the budget binds (then rank X = rank Z);
+    # with a slack budget the solver's X can have rank above p (many optima), and only
+    # the second keeps the logits. The one with the smaller certified gap is returned.
+    K = model.K
+    Z = 0.5 * (X.value[:K, K:] + X.value[K:, :K].T)
+    F_H, F_W = DenseLogits(Z).factors(p)
+    c = math.sqrt(model.scale)
+    candidates = [factor_gram(X.value, K, p), (F_H * c, F_W / c)]
+    best = None
+    for H, W in candidates:
+        H, W = fit_budgets(H, W, model)
+        gap = certificate.bound(model, DenseLogits(H @ W.T), (H, W)).gap
+        if best is None or gap < best[0]:
+            best = (gap, H, W)
+    _, H, W = best
     return Solution.certify(
         model,
         DenseLogits(H @ W.T),

@@ -99,17 +99,13 @@ def row_scaled(logits: Logits, omega: np.ndarray) -> Logits:
 
 
 def slack_note(model: Model) -> str:
-    """A note when the budget is slack: exactly when the loss's unconstrained minimizer
-    (every row at its best, the minimum-norm one) fits in the nuclear-norm ball."""
-    margin = model.loss.unconstrained_margin(model.K)
-    if margin is None or model.K < 2 or not np.all(model.pi > 0):
-        return ""
-    own, other = margin
-    K = model.K
-    # Z_u = (own - other) I + other J: singular values |own - other| (K - 1 times) and
-    # |own + (K - 1) other|
-    need = (K - 1) * abs(own - other) + abs(own + (K - 1) * other)
-    if need > model.tau:
+    """A note when the budget is slack: exactly when the least-norm unconstrained
+    minimizer of the loss fits in the nuclear-norm ball
+    (:func:`lpm.reduced.unconstrained_minimizer`)."""
+    from .reduced import unconstrained_minimizer
+
+    Zu = unconstrained_minimizer(model.groups, model.loss)
+    if Zu is None or Zu.nuclear_norm() > model.tau:
         return ""
     return (
         "the budget is slack (the loss's unconstrained minimizer fits in it): many (W, H) "
