@@ -119,7 +119,7 @@ class _Side:
     def __init__(self, kind: str, labels, metric, K: int, budget=None, decay=None):
         self.kind, self.labels, self.metric, self.K = kind, labels, metric, K
         self.budget = budget  # average: K E; per_class: E
-        self.decay = decay  # (N,) lambda c_row / metric_row, for the penalty
+        self.decay = decay  # (N,) penalty weight of each row over its metric weight
 
     def weighted_sq(self, X):
         return self.metric @ (X * X).sum(axis=1)
@@ -156,7 +156,8 @@ class _Problem:
         K, N = model.K, layout.N
         check_memory((N, max(K, p)), "the per-sample features and logits", None)
         self.ones = np.ones((N, K))
-        self.rows = np.arange(N)
+        self.rows = np.arange(N)[:, None]
+        self.idx = layout.order[layout.labels]  # (N, K) own class first
         cls = np.arange(K)
         if isinstance(model, PenalizedModel):
             c = model.pi if model.per_sample_penalty else np.ones(K)
@@ -179,14 +180,13 @@ class _Problem:
         """Loss of the feature rows ``H`` and, optionally, its gradients in ``W`` and ``H``."""
         lay = self.lay
         Zs = H @ W.T
-        idx = lay.order[lay.labels]
-        V = np.take_along_axis(Zs, idx, axis=1)
+        V = np.take_along_axis(Zs, self.idx, axis=1)
         out = self.model.loss.rows(V, self.ones)
         value = float(lay.loss_weight @ out[0])
         if not grad:
             return value
         G = np.empty_like(Zs)
-        G[self.rows[:, None], idx] = out[1] * lay.loss_weight[:, None]
+        G[self.rows, self.idx] = out[1] * lay.loss_weight[:, None]
         return value, G.T @ H, G @ W
 
     def objective(self, W, H) -> float:
@@ -312,7 +312,6 @@ def solve_nonconvex(
     max_iter: int = 20_000,
     tol: float = 1e-10,
     gap_tol: float = 1e-6,
-    started: float | None = None,
 ) -> Solution:
     r"""Solve the LPM directly in ``(W, H)`` by accelerated projected gradient.
 
@@ -354,13 +353,14 @@ def solve_nonconvex(
         features, ``iterations`` (of the returned start), ``history`` (objective per
         iteration of the returned start), and the certificate.
     """
-    started = time.perf_counter() if started is None else started
+    started = time.perf_counter()
     features = check.choice("features", features, FEATURES)
     p = model.K if p is None else check.feature_dimension(p, 1, "any p >= 1 for 'nonconvex'")
     seed = _integer("seed", seed, 0)
     restarts = _integer("restarts", restarts, 1)
     max_iter = _integer("max_iter", max_iter, 1)
     tol = check.positive_real("tol", tol)
+    gap_tol = check.positive_real("gap_tol", gap_tol)
     layout = _layout(model, features)
     prob = _Problem(model, layout, p)
     cert = _certificate(model, p)

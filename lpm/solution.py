@@ -434,10 +434,13 @@ class Solution:
     def W(self) -> np.ndarray:
         """Classifiers, ``K x p`` (row ``k`` is ``w_k``).
 
-        For the conic methods they are factored from the solver's Gram matrix; otherwise
-        the balanced factorization of the logits: ``W W^T = sqrt(E_W/E_H) (Z^T Z)^(1/2)``,
+        For the SDP they are factored from the solver's Gram matrix, for
+        ``method="nonconvex"`` they are the solver's own iterates; otherwise the balanced
+        factorization of the logits: ``W W^T = sqrt(E_W/E_H) (Z^T Z)^(1/2)``,
         ``H H^T = sqrt(E_H/E_W) (Z Z^T)^(1/2)``, which every optimal pair has up to a
-        common rotation when the budget binds. Built on first access; raises
+        common rotation when the budget binds (penalized form: ``E_H/E_W`` is replaced by
+        ``lambda_W/lambda_H``, and with the per-sample penalty the factorization is that
+        of ``D^(1/2) Z``, features then multiplied by ``D^(-1/2)``). Built on first access; raises
         ``MemoryError`` when the array would not fit (use the grouped statistics).
         """
         return self.factors()[1]

@@ -179,3 +179,9 @@ def test_penalized_bad_input():
         model.E_W  # noqa: B018
     with pytest.raises(ValueError, match=r"solve it with lpm.solve_penalized_model"):
         lpm.solve_model(model)
+
+
+def test_no_certificate_below_the_exact_dimension():
+    sol = lpm.solve_penalized(2, 2, 10.0, 1e-2, 1e-2, method="nonconvex", p=1)
+    assert sol.status == "uncertified" and math.isinf(sol.gap) and not sol.success
+    assert sol.objective >= lpm.solve_penalized(2, 2, 10.0, 1e-2, 1e-2).objective - 1e-12

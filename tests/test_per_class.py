@@ -81,3 +81,13 @@ def test_per_class_budgets_are_rejected_where_no_form_exists():
     assert sol.method == "sdp" and sol.success
     with pytest.raises(ValueError, match=r"needs the average norm constraint"):
         sol.minority_collapsed  # noqa: B018
+
+
+def test_the_dual_bound_stays_valid_below_the_exact_dimension():
+    # per-class budgets have no known exact dimension; the dual bound refers to the SDP,
+    # whose optimum is at most the optimum at any p, so it stays valid (and large)
+    model = lpm.Model([10, 10, 1, 1, 1], 1.0, 3.0, constraint="per_class")
+    best = lpm.solve_model(model, method="sdp")
+    low = lpm.solve_model(model, method="nonconvex", p=1)
+    assert low.status == "inaccurate" and not low.success
+    assert 0.1 < low.objective - best.objective <= low.gap
