@@ -20,12 +20,20 @@ from .geometry import (
     etf_distance,
     is_simplex_etf,
     minority_collapse_stats,
+    nc1,
     norms,
     self_duality_distance,
     simplex_etf_gram,
 )
 from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
 from .model import Model
+from .nonconvex import solve_nonconvex
+from .penalized import (
+    PenalizedModel,
+    solve_penalized,
+    solve_penalized_counts,
+    solve_penalized_model,
+)
 from .phase import phase_diagram
 from .solution import Solution, SolverError
 from .solve import METHODS, choose_method, solve, solve_counts, solve_model, solve_models
@@ -44,6 +52,7 @@ __all__ = [
     "MinorityCollapseCheck",
     "Model",
     "PairStats",
+    "PenalizedModel",
     "Solution",
     "SolverError",
     "SquaredLoss",
@@ -58,6 +67,7 @@ __all__ = [
     "get_loss",
     "is_simplex_etf",
     "minority_collapse_stats",
+    "nc1",
     "norms",
     "phase_diagram",
     "self_duality_distance",
@@ -69,4 +79,8 @@ __all__ = [
     "sweep",
     "sweep_models",
     "verify_minority_collapse",
+    "solve_nonconvex",
+    "solve_penalized",
+    "solve_penalized_counts",
+    "solve_penalized_model",
 ]

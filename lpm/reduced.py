@@ -311,7 +311,9 @@ def newton(
     def objective(y):
         v, g, Hs = P.evaluate(y)
         if not constrained:
-            return v, g, Hs
+            # the line search compares the penalized objective; the gradient and Hessian
+            # stay those of f (the penalty's are added with the multiplier below)
+            return v + lam_pen * P.budget(y), g, Hs
         if np.any(v < 1e-290):  # below the normal double range precision is gone
             from .solution import SolverError
 
@@ -480,13 +482,39 @@ def newton(
     ]
 
 
+def unconstrained_minimizer(layout, loss: Loss) -> GroupedLogits | None:
+    """The least-nuclear-norm minimizer of ``f`` without a budget, in grouped form, or
+    None when the loss has no finite minimizer.
+
+    Rows of positive weight sit at the loss's own row minimizer (centered for a
+    shift-invariant loss); rows of weight 0 are 0 (every row is optimal there). Every
+    minimizer maps to this one by zeroing the weight-0 rows and, for a shift-invariant
+    loss, multiplying by ``I - J/K`` on the right; both maps never raise the nuclear norm.
+    So the budget is slack exactly when it is at least this point's nuclear norm, and then
+    this point is optimal.
+    """
+    margin = loss.unconstrained_margin(layout.K)
+    if margin is None:
+        return None
+    own, other = margin
+    sizes = layout.sizes
+    sq = np.sqrt(sizes.astype(float))
+    M = (own - other) * np.eye(sizes.size) + other * np.outer(sq, sq)
+    s = np.where(sizes > 1, own - other, 0.0)
+    dead = layout.weights <= 0
+    M[dead] = 0.0
+    s[dead] = 0.0
+    return GroupedLogits(layout, M, s)
+
+
 def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, **options):
     r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` in grouped form for a batch of problems.
 
     ``weights`` is (n, G), ``tau`` is a scalar or (n,); ``groups`` optionally gives each
     problem's class layout (:class:`lpm.model.Groups`). A problem whose loss has a finite
     unconstrained minimizer inside its ball gets that minimizer (multiplier 0); the others
-    are solved by :func:`newton` with the budget binding.
+    are solved by :func:`newton` with the budget binding (see
+    :func:`unconstrained_minimizer`).
     """
     weights = np.atleast_2d(np.asarray(weights, float))
     n = weights.shape[0]
@@ -494,30 +522,24 @@ def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=
     K = float(sizes.sum())
     tau = np.broadcast_to(np.asarray(tau, float), (n,))
     results: list[ReducedResult | None] = [None] * n
-    margin = loss.unconstrained_margin(int(K))
-    if margin is not None and not len(force_zero):
+    if not len(force_zero):
         from .model import Groups
 
-        own, other = margin
-        # Z_u = (own - other) I + other J has nuclear norm (K-1)|own-other| + |own+(K-1)other|
-        nuc = (K - 1) * abs(own - other) + abs(own + (K - 1) * other)
-        sq = np.sqrt(sizes.astype(float))
         for i in range(n):
-            if nuc <= tau[i] and np.all(weights[i] > 0):
-                M = (own - other) * np.eye(sizes.size) + other * np.outer(sq, sq)
-                s = np.where(sizes > 1, own - other, 0.0)
-                layout = (
-                    groups[i]
-                    if groups is not None
-                    else Groups(
-                        np.repeat(np.arange(sizes.size), sizes),
-                        sizes,
-                        weights[i],
-                        np.concatenate([[0], np.cumsum(sizes)[:-1]]),
-                    )
+            layout = (
+                groups[i]
+                if groups is not None
+                else Groups(
+                    np.repeat(np.arange(sizes.size), sizes),
+                    sizes,
+                    weights[i],
+                    np.concatenate([[0], np.cumsum(sizes)[:-1]]),
                 )
+            )
+            Zu = unconstrained_minimizer(layout, loss)
+            if Zu is not None and Zu.nuclear_norm() <= tau[i]:
                 results[i] = ReducedResult(
-                    GroupedLogits(layout, M, s),
+                    Zu,
                     0.0,
                     0,
                     True,

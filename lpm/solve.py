@@ -16,16 +16,20 @@ from .solution import Solution, SolverError
 
 #: methods solved one model at a time: name -> module providing
 #: ``solve(model, *, p, solver, gap_tol, solver_options) -> Solution``
-RUNNERS = {"nuclear": "lpm.nuclear", "sdp": "lpm.sdp"}
+RUNNERS = {"nuclear": "lpm.nuclear", "sdp": "lpm.sdp", "nonconvex": "lpm.nonconvex"}
 
 #: every ``method=`` value (``"reduced"`` is batched by :func:`solve_models`)
 METHODS = ("auto", "reduced", *RUNNERS)
 
 #: certified-gap targets: a solution above its target is returned with success=False
-GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6}
+GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6, "nonconvex": 1e-6}
 
 
-def _feature_dimension(model: Model, p) -> int:
+def _feature_dimension(model: Model, p, method: str = "auto") -> int:
+    if method == "nonconvex":  # any p >= 1; below the exact dimension, no certificate
+        if p is None:
+            return model.K
+        return check.feature_dimension(p, 1, "method='nonconvex' takes any p >= 1")
     lo = model.min_exact_dimension
     if p is None:
         return lo
@@ -79,7 +83,7 @@ def solve_models(
     if gap_tol is not None:
         gap_tol = check.positive_real("gap_tol", gap_tol)
     chosen = [choose_method(m) if method == "auto" else method for m in models]
-    dims = [_feature_dimension(m, p) for m in models]
+    dims = [_feature_dimension(m, p, meth) for m, meth in zip(models, chosen)]
     out: list[Solution | None] = [None] * len(models)
     batches: dict[tuple, list[int]] = {}
     for i, (m, meth) in enumerate(zip(models, chosen)):
@@ -197,11 +201,13 @@ def solve(
         nuclear-norm program through cvxpy (SCS). ``"sdp"``: the paper's 2K x 2K
         semidefinite program through cvxpy (SCS; Clarabel on request).
         ``"auto"``: the reduced program whenever it is smaller than the full one.
+        ``"nonconvex"``: accelerated projected gradient on ``(W, H)`` itself
+        (:func:`lpm.solve_nonconvex`; its options go in ``solver_options``).
     solver : str, optional
         Conic solver for ``"nuclear"``/``"sdp"`` (``"SCS"``, ``"CLARABEL"``, ...).
     p : int, optional
         Columns of ``W`` and ``H``; default and minimum: the smallest exact one,
-        ``K - 1`` for cross-entropy.
+        ``K - 1`` for cross-entropy (``"nonconvex"``: any ``p >= 1``, default ``K``).
     loss : str or Loss
         ``"ce"``, ``"label_smoothing"`` (``loss_params={"alpha": a}``), ``"squared"``,
         ``"squared_centered"``.
