@@ -12,6 +12,7 @@ Flat public API::
 Figures: :mod:`lpm.plotting`; command line: ``lpm --help`` (:mod:`lpm.cli`).
 """
 
+from . import counts
 from .collapse import CollapseReport, collapse_margin, collapse_threshold, etf_is_optimal
 from .curves import SweepTable, sweep, sweep_models
 from .geometry import (
@@ -26,6 +27,7 @@ from .geometry import (
     simplex_etf_gram,
 )
 from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
+from .lowrank import solve_lowrank
 from .model import Model
 from .nonconvex import solve_nonconvex
 from .penalized import (
@@ -59,6 +61,7 @@ __all__ = [
     "SweepTable",
     "balanced_optimum",
     "choose_method",
+    "counts",
     "collapse_margin",
     "collapse_threshold",
     "cosine_matrix",
@@ -79,6 +82,7 @@ __all__ = [
     "sweep",
     "sweep_models",
     "verify_minority_collapse",
+    "solve_lowrank",
     "solve_nonconvex",
     "solve_penalized",
     "solve_penalized_counts",

@@ -24,7 +24,11 @@ import lpm
         (dict(E_H=-1.0), r"E_H must be a finite real number > 0, got -1\.0"),
         (dict(E_W=math.inf), r"E_W must be a finite real number > 0, got inf"),
         (dict(E_H=math.nan), r"E_H must be a finite real number > 0, got nan"),
-        (dict(method="newton"), r"method must be one of 'auto', 'reduced', 'nuclear', 'sdp'"),
+        (
+            dict(method="newton"),
+            r"method must be one of 'auto', 'reduced', 'nuclear', 'sdp', 'nonconvex', "
+            r"'lowrank', got 'newton'",
+        ),
         (dict(p=0), r"p must be an integer >= 4 \(the convex relaxation is exact only"),
         (dict(p=3), r"p must be an integer >= 4"),
         (dict(oversample=0), r"oversample must be a finite real number > 0, got 0"),
