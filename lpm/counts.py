@@ -8,9 +8,8 @@ r"""Per-class sample counts of the shapes used in imbalanced-learning studies.
   counts).
 
 Both return integer numpy arrays to pass to :class:`lpm.Model` or :func:`lpm.solve_counts`.
-The floors are exact: the powers are evaluated in 60-digit decimal arithmetic, so a count
-whose real value is an integer (``rho`` a perfect power, the last class when ``rho``
-divides ``n_max``) is never rounded down by a float error.
+The floors are exact (never off by one from a rounding error, e.g. when ``rho`` is a
+perfect power and a count is an integer): see :func:`_floor_of_power`.
 """
 
 from __future__ import annotations
@@ -74,19 +73,31 @@ def long_tailed(K: int, rho: float, n_max: int = 5000) -> np.ndarray:
     _check_smallest(n_max, rho, "rho")
     if K == 1:
         return np.array([n_max], dtype=np.int64)
+    exact_rho = fractions.Fraction(rho)
+    out = [_floor_of_power(n_max, rho, exact_rho, k, K - 1) for k in range(K)]
+    return np.array(out, dtype=np.int64)
+
+
+def _floor_of_power(n_max: int, rho: float, exact_rho, k: int, e: int) -> int:
+    """``floor(n_max * rho^(-k/e))``, exactly.
+
+    The power is evaluated to 60 digits; only when that lands within 1e-45 of an integer
+    ``m`` (an exact power such as ``16^(-1/2)``, or a near miss) is ``m`` checked in exact
+    rational arithmetic: ``m <= n_max rho^(-k/e)`` iff ``m^a rho^b <= n_max^a`` with
+    ``a = e/g``, ``b = k/g``, ``g = gcd(k, e)``.
+    """
     with decimal.localcontext() as ctx:
         ctx.prec = _PRECISION
-        base = decimal.Decimal(rho)
-        top = decimal.Decimal(n_max)
-        out = [
-            int(
-                (top * base ** (decimal.Decimal(-k) / decimal.Decimal(K - 1))).to_integral_value(
-                    rounding=decimal.ROUND_FLOOR
-                )
-            )
-            for k in range(K)
-        ]
-    return np.array(out, dtype=np.int64)
+        x = decimal.Decimal(n_max) * decimal.Decimal(rho) ** (
+            decimal.Decimal(-k) / decimal.Decimal(e)
+        )
+        m = int(x.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+        if abs(x - m) > x * decimal.Decimal("1e-45"):
+            return int(x.to_integral_value(rounding=decimal.ROUND_FLOOR))
+    g = math.gcd(k, e)
+    a, b = e // g, k // g
+    below = fractions.Fraction(m) ** a * exact_rho**b <= fractions.Fraction(n_max) ** a
+    return m if below else m - 1
 
 
 def step(K: int, n_minority_classes: int, R: float, n_max: int = 5000) -> np.ndarray:
@@ -122,7 +133,8 @@ def step(K: int, n_minority_classes: int, R: float, n_max: int = 5000) -> np.nda
         )
     R = _ratio("R", R)
     n_max = check.class_count("n_max", n_max)
-    _check_smallest(n_max, R, "R")
+    if n_min:
+        _check_smallest(n_max, R, "R")
     small = math.floor(fractions.Fraction(n_max) / fractions.Fraction(R))  # exact
     return np.concatenate(
         [np.full(K - n_min, n_max, dtype=np.int64), np.full(n_min, small, dtype=np.int64)]

@@ -386,7 +386,8 @@ class _SphereLBFGS:
         """Cut the factors to the numerical rank, or, when progress stalled after a cut,
         add the singular pairs of the gradient outside their span. True if changed."""
         H, W = self.split(self.x)
-        cut = _truncated(H, W, rank_rtol, self.dead)
+        # once ranks had to be added back, the cut was too deep: never cut again
+        cut = None if self.grown else _truncated(H, W, rank_rtol, self.dead)
         if cut is not None:
             self.load(*cut)
             self.truncated = True
@@ -400,12 +401,13 @@ class _SphereLBFGS:
             return False
         scale = math.sqrt(1e-3 * float(sig[-1]) / max(mu, 1e-300))
         self.load(np.hstack([H, U * scale]), np.hstack([W, V * scale]))
+        self.grown = True
         return True
 
     # -- the loop -------------------------------------------------------------------------
     def solve(self, H, W, gap_tol, max_iter, time_limit, rank_rtol) -> LowRankResult:
         started = time.perf_counter()
-        self.truncated = False
+        self.truncated = self.grown = False
         self.load(H, W)
         history = []
         best_gap, best_at = math.inf, 0

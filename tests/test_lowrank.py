@@ -1,0 +1,264 @@
+"""The low-rank factorization (method="lowrank") against independent formulations: the
+SDP and nuclear-norm programs through conic solvers on long-tailed counts, the reduced
+Newton solver on grouped counts; honesty of its certificate; its loss kernel; inputs."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lpm
+from lpm.lowrank import softmax_dense
+
+
+def long_tailed_model(K, rho=100.0, E_W=1.0, E_H=5.0, **kw):
+    return lpm.Model(lpm.counts.long_tailed(K, rho), E_W, E_H, **kw)
+
+
+def max_diff(a, b):
+    return float(np.abs(a - b).max())
+
+
+# -- agreement with the conic formulations on long-tailed counts --------------------------
+@pytest.mark.parametrize("K", [10, 30])
+def test_long_tailed_agrees_with_the_sdp_and_the_nuclear_program(K):
+    """Objective against the paper's SDP solved by Clarabel (default settings) to 1e-7.
+
+    Clarabel's SDP point is not accurate enough for the Gram matrices: at its default
+    settings its certified gap is ~1e-5 and its W W^T is off by ~5e-5 (still ~2e-5 at
+    tolerances 1e-12, where it reports "optimal_inaccurate"). The Grams are therefore
+    checked against the nuclear-norm program solved by SCS at the package's tight
+    settings (certified gap ~1e-8), to 1e-5."""
+    model = long_tailed_model(K)
+    low = lpm.solve_model(model, method="lowrank")
+    assert low.success and low.gap <= 1e-8, low.message
+    sdp = lpm.solve_model(model, method="sdp", solver="CLARABEL")
+    assert low.objective == pytest.approx(sdp.objective, abs=1e-7)
+    assert low.objective <= sdp.objective + low.gap  # sdp's point is feasible
+    nuc = lpm.solve_model(model, method="nuclear", solver="SCS")
+    assert nuc.gap <= 1e-7, nuc.message
+    assert low.objective == pytest.approx(nuc.objective, abs=1e-7)
+    assert max_diff(low.classifier_gram(), nuc.classifier_gram()) <= 1e-5
+    assert max_diff(low.feature_gram(), nuc.feature_gram()) <= 1e-5
+    # the returned W, H realize the logits and meet the budgets
+    np.testing.assert_allclose(low.H @ low.W.T, low.logits, atol=1e-10)
+    assert abs(low.residuals.E_W) < 1e-10 and abs(low.residuals.E_H) < 1e-10
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    counts=st.lists(st.floats(1.0, 1000.0), min_size=3, max_size=7, unique=True),
+    log_E=st.floats(-1.0, 1.0),
+)
+def test_random_counts_agree_with_the_nuclear_program(counts, log_E):
+    model = lpm.Model(counts, 10.0**log_E, 2.0)
+    low = lpm.solve_model(model, method="lowrank")
+    nuc = lpm.solve_model(model, method="nuclear")
+    assert low.success, low.message
+    assert low.objective == pytest.approx(nuc.objective, abs=1e-7)
+    assert low.objective <= nuc.objective + low.gap
+    assert max_diff(low.classifier_gram(), nuc.classifier_gram()) <= 1e-5
+
+
+# -- agreement with the reduced solver on grouped counts -----------------------------------
+@pytest.mark.parametrize(
+    "K_A, K_B, R, E_W, E_H",
+    [
+        (5, 5, 10.0, 1.0, 5.0),  # below the collapse threshold
+        (6, 4, 1e3, 1.0, 5.0),  # minority collapsed: a rank-deficient optimum
+        (4, 8, 2.0, 0.2, 0.3),  # small budget
+        (5, 7, math.inf, 1.0, 2.0),  # minority weight 0: rows the loss does not see
+        (30, 20, 100.0, 1.0, 5.0),
+    ],
+)
+def test_two_groups_agree_with_the_reduced_solver(K_A, K_B, R, E_W, E_H):
+    model = lpm.Model.two_group(K_A, K_B, R, E_W, E_H)
+    red = lpm.solve_model(model, method="reduced")
+    low = lpm.solve_model(model, method="lowrank")
+    assert low.success and low.gap <= 1e-8, low.message
+    assert low.objective == pytest.approx(red.objective, abs=1e-8)
+    assert max_diff(low.classifier_gram(), red.classifier_gram()) <= 1e-5
+    assert max_diff(low.feature_gram(), red.feature_gram()) <= 1e-5
+
+
+def test_three_groups_and_tight_tolerance_agree_with_the_reduced_solver():
+    counts = np.repeat([200.0, 20.0, 1.0], [4, 3, 5])
+    model = lpm.Model(counts, 1.0, 5.0)
+    red = lpm.solve_model(model, method="reduced")
+    low = lpm.solve_model(model, method="lowrank", gap_tol=1e-12)
+    assert low.success, low.message
+    assert low.objective == pytest.approx(red.objective, abs=1e-12)
+    assert max_diff(low.classifier_gram(), red.classifier_gram()) <= 1e-7
+
+
+@pytest.mark.parametrize(
+    "loss, params, E",
+    [
+        ("label_smoothing", {"alpha": 0.1}, (1.0, 5.0)),  # budget binds
+        ("label_smoothing", {"alpha": 0.2}, (50.0, 50.0)),  # budget slack
+        ("squared", None, (0.05, 0.05)),  # binds
+        ("squared", None, (1.0, 5.0)),  # slack
+        ("squared_centered", None, (0.05, 0.05)),
+    ],
+)
+def test_other_losses_agree_with_the_reduced_solver(loss, params, E):
+    model = lpm.Model.two_group(5, 4, 20.0, *E, loss=loss, loss_params=params)
+    red = lpm.solve_model(model, method="reduced")
+    low = lpm.solve_model(model, method="lowrank")
+    assert low.success, low.message
+    assert low.objective == pytest.approx(red.objective, abs=1e-8)
+    assert max_diff(low.classifier_gram(), red.classifier_gram()) <= 1e-5
+
+
+def test_a_loss_without_a_fast_kernel_takes_the_generic_route():
+    class PlainCE(lpm.CrossEntropy):
+        """Cross-entropy under another type: evaluated by Loss.dense, no preconditioner."""
+
+    model = long_tailed_model(12, 20.0)
+    other = lpm.Model(model.counts, 1.0, 5.0, loss=PlainCE())
+    a = lpm.solve_model(model, method="lowrank")
+    b = lpm.solve_model(other, method="lowrank")
+    assert b.success, b.message
+    assert b.objective == pytest.approx(a.objective, abs=1e-8)
+
+
+# -- rank adaptation ---------------------------------------------------------------------
+def test_a_too_deep_rank_cut_is_repaired_by_the_certificate():
+    model = long_tailed_model(30)
+    ref = lpm.solve_model(model, method="lowrank", gap_tol=1e-11)
+    # cutting every singular value below 0.9 of the largest leaves rank ~3 of 16: the
+    # Frank-Wolfe gap finds the missing directions outside the span and adds them back
+    sol = lpm.solve_model(model, method="lowrank", solver_options={"rank_rtol": 0.9})
+    assert sol.success, sol.message
+    assert min(h[3] for h in sol.history) < 10  # it was cut below the optimal rank
+    assert sol.objective == pytest.approx(ref.objective, abs=1e-9)
+    sv = np.linalg.svd(ref.logits, compute_uv=False)
+    assert sol.history[-1][3] >= int((sv > 1e-6 * sv[0]).sum())
+
+
+def test_start_from_given_logits():
+    model = long_tailed_model(20)
+    cold = lpm.solve_model(model, method="lowrank", gap_tol=1e-10)
+    near = lpm.Model(lpm.counts.long_tailed(20, 90.0), 1.0, 5.0)
+    warm_from = lpm.solve_model(near, method="lowrank").logits
+    warm = lpm.solve_model(
+        model, method="lowrank", gap_tol=1e-10, solver_options={"start": warm_from}
+    )
+    assert warm.success and warm.objective == pytest.approx(cold.objective, abs=1e-10)
+    assert warm.iterations < cold.iterations
+
+
+# -- the certificate is honest -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def reference():
+    model = long_tailed_model(12, 50.0)
+    best = lpm.solve_model(model, method="lowrank", gap_tol=1e-13)
+    assert best.success, best.message
+    return model, best
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31), log_scale=st.floats(-6.0, 0.0))
+def test_gap_bounds_the_true_suboptimality_of_perturbed_points(reference, seed, log_scale):
+    model, best = reference
+    Z = best.logits + 10.0**log_scale * np.random.default_rng(seed).standard_normal(
+        best.logits.shape
+    )
+    # max_iter=0: the perturbed point (scaled onto the budget) is certified as it is
+    sol = lpm.solve_model(model, method="lowrank", solver_options={"start": Z, "max_iter": 0})
+    assert sol.iterations == 0
+    true_suboptimality = sol.objective - best.objective
+    assert true_suboptimality <= sol.gap + best.gap
+    assert sol.gap > 0
+
+
+@pytest.mark.parametrize("gap_tol", [1e-1, 1e-3, 1e-5])
+def test_gap_of_an_early_stop_bounds_its_suboptimality(reference, gap_tol):
+    model, best = reference
+    sol = lpm.solve_model(model, method="lowrank", gap_tol=gap_tol)
+    assert sol.success and sol.gap <= gap_tol
+    assert 0 <= sol.objective - best.objective + best.gap
+    assert sol.objective - best.objective <= sol.gap + best.gap
+
+
+def test_time_limit_returns_a_certified_unfinished_point():
+    model = long_tailed_model(40)
+    sol = lpm.solve_model(
+        model, method="lowrank", gap_tol=1e-14, solver_options={"time_limit": 1e-9}
+    )
+    assert not sol.success and sol.status == "inaccurate"
+    assert "time limit" in sol.message
+    ref = lpm.solve_model(model, method="lowrank")
+    assert sol.objective - ref.objective <= sol.gap + ref.gap
+
+
+# -- determinism, dispatch, small K --------------------------------------------------------
+def test_same_call_same_numbers():
+    model = long_tailed_model(25)
+    a = lpm.solve_model(model, method="lowrank")
+    b = lpm.solve_model(model, method="lowrank")
+    assert a.objective == b.objective and a.gap == b.gap and a.iterations == b.iterations
+    np.testing.assert_array_equal(a.logits, b.logits)
+
+
+def test_auto_uses_lowrank_for_many_classes_without_symmetry():
+    assert lpm.choose_method(long_tailed_model(10)) == "lowrank"
+    assert lpm.choose_method(long_tailed_model(9)) == "nuclear"
+    assert lpm.choose_method(lpm.Model(lpm.counts.step(40, 20, 10))) == "reduced"
+    sol = lpm.solve_counts(lpm.counts.long_tailed(15, 10), 1.0, 5.0)
+    assert sol.method == "lowrank" and sol.success
+
+
+def test_tiny_models():
+    one = lpm.solve_model(lpm.Model([3.0]), method="lowrank")  # one class: the loss is 0
+    assert one.success and one.objective == 0.0
+    model = lpm.Model([1.0, 2.0], 1.0, 2.0)
+    low = lpm.solve_model(model, method="lowrank")
+    ref = lpm.solve_model(model, method="reduced")
+    assert low.success, low.message
+    assert low.objective == pytest.approx(ref.objective, abs=1e-9)
+
+
+# -- the loss kernel ---------------------------------------------------------------------
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 30.0, 800.0])
+def test_softmax_kernel_matches_the_loss_rows(alpha, scale):
+    rng = np.random.default_rng(3)
+    K = 9
+    Z = scale * rng.standard_normal((K, K))
+    Z[np.diag_indices(K)] += scale  # large margins: losses near 0 keep relative accuracy
+    w = rng.random(K)
+    w[2] = 0.0
+    loss = lpm.get_loss("label_smoothing", alpha=alpha) if alpha else lpm.CrossEntropy()
+    v_ref, G_ref = loss.dense(Z, w)
+    v, G = softmax_dense(Z, w, alpha)
+    assert v == pytest.approx(v_ref, rel=1e-14, abs=1e-300)
+    np.testing.assert_allclose(G, G_ref, rtol=1e-13, atol=1e-16 * np.abs(G_ref).max())
+
+
+# -- inputs --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (dict(solver="SCS"), r"method='lowrank' uses its own L-BFGS solver \('lbfgs'\)"),
+        (dict(solver_options={"tol": 1}), r"solver_options for method='lowrank' must be"),
+        (dict(solver_options={"memory": 0}), r"memory must be an integer >= 1, got 0"),
+        (dict(solver_options={"max_iter": -1}), r"max_iter must be an integer >= 0"),
+        (dict(solver_options={"rank_rtol": 1.5}), r"rank_rtol must be in \(0, 1\)"),
+        (dict(solver_options={"time_limit": 0}), r"time_limit must be a finite real number > 0"),
+        (dict(solver_options={"start": np.eye(3)}), r"start must be a finite 6 x 6 logit"),
+        (dict(gap_tol=-1.0), r"gap_tol must be a finite real number > 0"),
+    ],
+)
+def test_bad_arguments(kwargs, pattern):
+    model = lpm.Model([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    with pytest.raises(ValueError, match=pattern):
+        lpm.solve_model(model, method="lowrank", **kwargs)
+
+
+def test_per_class_budgets_are_refused():
+    model = lpm.Model([1.0, 2.0, 3.0], constraint="per_class")
+    with pytest.raises(ValueError, match="method='lowrank' needs the average norm constraint"):
+        lpm.solve_model(model, method="lowrank")
