@@ -78,9 +78,11 @@ PRECONDITION_EVERY = 10
 #: iterations before the first review of the rank, and between two later ones
 FIRST_REVIEW = 25
 REVIEW_EVERY = 50
-#: iterations between two exact certificates (each costs an SVD of the gradient) while
-#: the gap is predicted to be far above its target
+#: iterations between two exact certificates (each costs an SVD of the gradient, about
+#: the price of two or three iterations) while the gap is predicted to be far above its
+#: target, and once it is predicted to be near it
 CHECK_EVERY = 25
+CHECK_CLOSE = 3
 #: stop when the gap has not halved over this many iterations (its rounding floor)
 PATIENCE = 1000
 #: at most this many singular pairs are added to the factors at once
@@ -188,16 +190,11 @@ def frank_wolfe_gap(model: Model, Z, value, G) -> float:
     return max(inner + model.tau * sigma, 0.0) + 8 * model.K * EPS * magnitude
 
 
-def _orthonormal(A):
-    Q, R = np.linalg.qr(A)
-    return Q, R
-
-
 def _truncated(H, W, rtol, dead):
     """Balanced factors of ``H W^T`` cut to its numerical rank (+ spare columns), or None
     when the cut would not shrink them by at least 10%."""
-    QH, RH = _orthonormal(H)
-    QW, RW = _orthonormal(W)
+    QH, RH = np.linalg.qr(H)
+    QW, RW = np.linalg.qr(W)
     u, s, vt = np.linalg.svd(RH @ RW.T)
     keep = int((s > rtol * s[0]).sum()) if s.size and s[0] > 0 else 1
     r = min(H.shape[1], keep + max(2, math.ceil(0.02 * keep)))
@@ -210,14 +207,15 @@ def _truncated(H, W, rtol, dead):
     return Hn, Wn
 
 
-def _outside_directions(H, W, G, mu, threshold):
+def _outside_directions(H, W, G, threshold):
     """Singular pairs ``(sigma, u, v)`` of ``-G`` restricted to the complements of the
     column spaces of ``H`` and ``W`` with ``sigma > threshold`` (at most MAX_ADDED).
 
-    At an optimum every such singular value is at most the multiplier ``mu``; a larger
-    one is a descent direction the current rank cannot reach."""
-    QH, _ = _orthonormal(H)
-    QW, _ = _orthonormal(W)
+    At an optimum every such singular value is at most the budget's multiplier (the
+    matrix ``W_perp`` of the KKT conditions has spectral norm <= 1); a larger one is a
+    descent direction that the current rank cannot reach."""
+    QH = np.linalg.qr(H)[0]
+    QW = np.linalg.qr(W)[0]
     Gp = -G
     Gp = Gp - QH @ (QH.T @ Gp)
     Gp = Gp - (Gp @ QW) @ QW.T
@@ -396,7 +394,7 @@ class _SphereLBFGS:
             return False
         tau = self.model.tau
         mu = -float(np.vdot(self.G, self.Z)) / tau
-        sig, U, V = _outside_directions(H, W, self.G, mu, mu + 0.5 * gap / tau)
+        sig, U, V = _outside_directions(H, W, self.G, mu + 0.5 * gap / tau)
         if not sig.size:
             return False
         scale = math.sqrt(1e-3 * float(sig[-1]) / max(mu, 1e-300))
@@ -412,7 +410,7 @@ class _SphereLBFGS:
         history = []
         best_gap, best_at = math.inf, 0
         last_check, last_review, gap_at_review = 0, 0, math.inf
-        ratio, t_iter, t_check = math.inf, 0.0, 0.0
+        ratio = math.inf
         converged, message = False, f"maximum number of iterations ({max_iter}) reached"
         gap = math.inf
         it = 0
@@ -421,11 +419,11 @@ class _SphereLBFGS:
             out_of_time = time_limit is not None and time.perf_counter() - started > time_limit
             since = it - last_check
             # the gap and the gradient norm shrink together near the optimum: their ratio
-            # at the last check says when the next check can succeed
+            # at the last check says when the next check can succeed (the schedule depends
+            # on the iterates only, so the same call gives the same numbers)
             predicted = ratio * float(np.linalg.norm(self.rg))
-            close = predicted <= 2 * gap_tol and since * t_iter >= 2 * t_check
+            close = predicted <= 2 * gap_tol and since >= CHECK_CLOSE
             if it == 0 or close or since >= CHECK_EVERY or it >= max_iter or out_of_time:
-                tc = time.perf_counter()
                 gap = frank_wolfe_gap(self.model, self.Z, self.f, self.G)
                 last_check = it
                 history.append((it, float(self.f), float(gap), self.r))
@@ -451,9 +449,7 @@ class _SphereLBFGS:
                 if it - last_review >= due:
                     self.review(gap, gap > 0.5 * gap_at_review, rank_rtol)
                     last_review, gap_at_review = it, gap
-                t_check = time.perf_counter() - tc
 
-            ti = time.perf_counter()
             if self.D is None or it % PRECONDITION_EVERY == 0:
                 self.precondition()
             d, slope = self.direction()
@@ -475,8 +471,6 @@ class _SphereLBFGS:
                     )
                     break
             it += 1
-            elapsed = time.perf_counter() - ti
-            t_iter = elapsed if it == 1 else 0.9 * t_iter + 0.1 * elapsed
 
         H, W = self.split(self.x)
         return LowRankResult(
