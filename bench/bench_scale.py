@@ -2,7 +2,7 @@
 
 Run by hand::
 
-    python bench/bench_scale.py            # K = 10, 50, 100, 200, 1000 (about half an hour)
+    python bench/bench_scale.py            # K = 10, 50, 100, 200, 1000 (about 40 minutes)
     python bench/bench_scale.py --quick    # K = 10, 50, 100 with a 60 s limit per solve
 
 Prints one table and writes the same rows to a CSV file (atomically, after every case, so
@@ -82,13 +82,14 @@ def counts(shape: str, K: int):
 def jobs_for(shape: str, K: int):
     """``(method, settings, options)`` to run for one case."""
     import lpm
+    from lpm.solve import REDUCED_MAX_G
 
     model = lpm.Model(counts(shape, K), E_W, E_H)
     out = [("lowrank", "gap_tol=1e-8", {"method": "lowrank", "gap_tol": 1e-8})]
     if K >= 1000:
         out.append(("lowrank", "gap_tol=1e-6", {"method": "lowrank", "gap_tol": 1e-6}))
     G = model.groups.G
-    if G * G + G < K * K:
+    if G * G + G < K * K and G <= REDUCED_MAX_G:  # as method="auto" decides
         out.append(("reduced", "gap_tol=1e-9", {"method": "reduced"}))
     out.append(("nonconvex", "defaults", {"method": "nonconvex"}))
     out.append(("nuclear", "SCS eps 1e-9", {"method": "nuclear", "solver": "SCS"}))

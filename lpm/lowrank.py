@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _validation as check
 from .logits import DenseLogits, helmert_basis
 from .losses import CrossEntropy, LabelSmoothing, SquaredLoss
 from .model import Model
@@ -71,6 +72,7 @@ DEFAULTS = {
     "time_limit": None,
     "rank_rtol": 1e-3,
     "start": None,
+    "memory_limit": 8 * 1024**3,
 }
 
 #: iterations between two refreshes of the preconditioner
@@ -517,6 +519,7 @@ def solve_lowrank(
     time_limit: float | None = None,
     rank_rtol: float = DEFAULTS["rank_rtol"],
     start=None,
+    memory_limit: float = DEFAULTS["memory_limit"],
 ) -> Solution:
     r"""Solve the nuclear-norm program of the LPM by a rank-adaptive factorization.
 
@@ -549,6 +552,9 @@ def solve_lowrank(
     start : array_like, shape (K, K), optional
         Logits to start from (e.g. a neighbouring solution's ``logits``); default the
         balanced optimum (simplex ETF).
+    memory_limit : float
+        Bytes the work arrays may take (about ``(6 + 4 memory) K^2`` doubles at the
+        start, at full rank); a larger need raises ``MemoryError`` before any work.
 
     Returns
     -------
@@ -577,7 +583,21 @@ def solve_lowrank(
     rank_rtol = _positive("rank_rtol", rank_rtol)
     if not rank_rtol < 1:
         raise ValueError(f"rank_rtol must be in (0, 1), got {rank_rtol!r}")
-    p = model.min_exact_dimension if p is None else p
+    memory_limit = _positive("memory_limit", memory_limit)
+    lo = model.min_exact_dimension
+    if p is None:
+        p = lo
+    else:
+        why = f"the nuclear-norm program is exact only for p >= {lo} with K={model.K}"
+        p = check.feature_dimension(p, lo, why)
+    need = 8.0 * (6 + 4 * memory) * float(model.K) ** 2
+    if need > memory_limit:
+        raise MemoryError(
+            f"method='lowrank' needs about {need / 1024**3:.3g} GiB of work arrays for "
+            f"K={model.K} with memory={memory}, above memory_limit="
+            f"{memory_limit / 1024**3:.3g} GiB; pass a larger memory_limit or a smaller "
+            "memory in solver_options"
+        )
 
     # a budget that does not bind: the least-norm unconstrained minimizer is optimal
     free = unconstrained_minimizer(model.groups, model.loss)
@@ -598,10 +618,15 @@ def solve_lowrank(
         H0, W0 = etf_start(model)
     else:
         Z0 = np.asarray(start, dtype=float)
-        if Z0.shape != (model.K, model.K) or not np.all(np.isfinite(Z0)):
+        if Z0.shape != (model.K, model.K):
             raise ValueError(
-                f"start must be a finite {model.K} x {model.K} logit matrix, got an array of "
+                f"start must be a {model.K} x {model.K} logit matrix, got an array of "
                 f"shape {Z0.shape}"
+            )
+        if not (np.all(np.isfinite(Z0)) and np.any(Z0[model.pi > 0] != 0)):
+            raise ValueError(
+                "start must be finite and nonzero in a row of positive loss weight (rows "
+                "of weight 0 are set to 0)"
             )
         H0, W0 = factors_of(Z0)
     res = factored_lbfgs(
@@ -656,8 +681,8 @@ def solve(
     solver_options: dict | None = None,
 ) -> Solution:
     """Runner for ``method="lowrank"``: :func:`solve_lowrank` with the options
-    ``max_iter``, ``memory``, ``time_limit``, ``rank_rtol``, ``start`` given in
-    ``solver_options``."""
+    ``max_iter``, ``memory``, ``time_limit``, ``rank_rtol``, ``start``, ``memory_limit``
+    given in ``solver_options``."""
     if solver not in (None, "lbfgs"):
         raise ValueError(
             f"method='lowrank' uses its own L-BFGS solver ('lbfgs'), got solver={solver!r}"

@@ -49,17 +49,21 @@ def _feature_dimension(model: Model, p, method: str = "auto") -> int:
 #: low-rank factorization (faster than the conic route at every K measured, by 15x at
 #: K = 10; below it both take well under 0.1 s and the conic route is kept)
 LOWRANK_MIN_K = 10
+#: the reduced Newton solver's cost grows fast with the number of groups G (measured:
+#: 0.4 s at G = 14, 2.5 s at G = 16, 9 s at G = 20, 150 s at G = 30, out of memory at
+#: G = 847, the distinct counts of a long-tailed K = 1000): ``"auto"`` uses it up to
+REDUCED_MAX_G = 16
 
 
 def choose_method(model: Model) -> str:
     """The method ``"auto"`` picks: the reduced program whenever it is smaller than the
-    full one (``G^2 + G < K^2`` unknowns), else the low-rank factorization from
-    ``LOWRANK_MIN_K`` classes on and the nuclear-norm program below; the SDP when the
-    budgets are per class (no nuclear-norm form)."""
+    full one (``G^2 + G < K^2`` unknowns) and has at most ``REDUCED_MAX_G`` groups, else
+    the low-rank factorization from ``LOWRANK_MIN_K`` classes on and the nuclear-norm
+    program below; the SDP when the budgets are per class (no nuclear-norm form)."""
     if model.constraint != "average":
         return "sdp"
     G = model.groups.G
-    if G * G + G < model.K**2:
+    if G * G + G < model.K**2 and G <= REDUCED_MAX_G:
         return "reduced"
     return "lowrank" if model.K >= LOWRANK_MIN_K else "nuclear"
 
@@ -214,8 +218,8 @@ def solve(
         with a dedicated Newton solver, certified to ~1e-15. ``"nuclear"``: the
         nuclear-norm program through cvxpy (SCS). ``"sdp"``: the paper's 2K x 2K
         semidefinite program through cvxpy (SCS; Clarabel on request).
-        ``"auto"``: the reduced program whenever it is smaller than the full one, else
-        ``"lowrank"`` from ``K = 10`` on.
+        ``"auto"``: the reduced program whenever it is smaller than the full one (and has
+        at most 16 groups), else ``"lowrank"`` from ``K = 10`` on.
         ``"nonconvex"``: accelerated projected gradient on ``(W, H)`` itself
         (:func:`lpm.solve_nonconvex`; its options go in ``solver_options``).
         ``"lowrank"``: the nuclear-norm program as a rank-adaptive factorization

@@ -207,6 +207,10 @@ def test_auto_uses_lowrank_for_many_classes_without_symmetry():
     assert lpm.choose_method(long_tailed_model(10)) == "lowrank"
     assert lpm.choose_method(long_tailed_model(9)) == "nuclear"
     assert lpm.choose_method(lpm.Model(lpm.counts.step(40, 20, 10))) == "reduced"
+    # long-tailed counts repeat in the tail (847 distinct counts at K = 1000): far too
+    # many groups for the reduced solver, which would need terabytes
+    lt = lpm.Model(lpm.counts.long_tailed(1000, 100))
+    assert 16 < lt.groups.G < 1000 and lpm.choose_method(lt) == "lowrank"
     sol = lpm.solve_counts(lpm.counts.long_tailed(15, 10), 1.0, 5.0)
     assert sol.method == "lowrank" and sol.success
 
@@ -248,7 +252,10 @@ def test_softmax_kernel_matches_the_loss_rows(alpha, scale):
         (dict(solver_options={"max_iter": -1}), r"max_iter must be an integer >= 0"),
         (dict(solver_options={"rank_rtol": 1.5}), r"rank_rtol must be in \(0, 1\)"),
         (dict(solver_options={"time_limit": 0}), r"time_limit must be a finite real number > 0"),
-        (dict(solver_options={"start": np.eye(3)}), r"start must be a finite 6 x 6 logit"),
+        (dict(solver_options={"start": np.eye(3)}), r"start must be a 6 x 6 logit matrix"),
+        (dict(solver_options={"start": np.zeros((6, 6))}), r"start must be finite and nonzero"),
+        (dict(solver_options={"start": np.full((6, 6), np.nan)}), r"start must be finite"),
+        (dict(p=4), r"p must be an integer >= 5"),
         (dict(gap_tol=-1.0), r"gap_tol must be a finite real number > 0"),
     ],
 )
@@ -256,6 +263,12 @@ def test_bad_arguments(kwargs, pattern):
     model = lpm.Model([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     with pytest.raises(ValueError, match=pattern):
         lpm.solve_model(model, method="lowrank", **kwargs)
+
+
+def test_memory_is_checked_before_any_work():
+    model = long_tailed_model(50)
+    with pytest.raises(MemoryError, match=r"method='lowrank' needs about 0\.000\d+ GiB"):
+        lpm.solve_model(model, method="lowrank", solver_options={"memory_limit": 1e5})
 
 
 def test_per_class_budgets_are_refused():
