@@ -92,35 +92,6 @@ MAX_ADDED = 8
 
 
 # -- the loss on dense logits -----------------------------------------------------------
-def softmax_dense(Z: np.ndarray, weights: np.ndarray, alpha: float = 0.0):
-    r"""Value and gradient of :math:`\sum_k w_k L(Z_{k\cdot}, k)` for cross-entropy
-    (``alpha = 0``) or label smoothing ``alpha``, for a ``K x K`` ``Z``.
-
-    The arithmetic is that of :meth:`lpm.losses.Loss.rows` (logits relative to the own
-    class, ``log1p``, gradients that sum to zero), in fewer passes over the ``K x K``
-    array: it is the inner loop of this solver (four times faster than
-    :meth:`lpm.losses.Loss.dense` at ``K = 1000``). The certificate never uses it.
-    """
-    K = Z.shape[0]
-    d = np.arange(K)
-    own = Z[d, d].copy()
-    E = Z - own[:, None]  # z_j - z_k
-    E[d, d] = -np.inf
-    c = np.maximum(E.max(axis=1), 0.0)
-    lin = (alpha / K) * (Z.sum(axis=1) - K * own) if alpha else 0.0
-    E -= c[:, None]
-    np.exp(E, out=E)  # exp(z_j - z_k - c), 0 on the diagonal
-    s = E.sum(axis=1)
-    value = c + np.log1p(np.expm1(-c) + s) - lin
-    E /= (np.exp(-c) + s)[:, None]  # probabilities of the other classes
-    if alpha:
-        E -= alpha / K
-        E[d, d] = 0.0
-    E[d, d] = -E.sum(axis=1)
-    E *= weights[:, None]
-    return float(weights @ value), E
-
-
 class _Objective:
     """``f`` on dense logits and the Gauss--Newton diagonal of the factored problem."""
 
@@ -138,8 +109,6 @@ class _Objective:
             self.kind, self.alpha = "generic", 0.0
 
     def __call__(self, Z):
-        if self.kind == "softmax":
-            return softmax_dense(Z, self.pi, self.alpha)
         return self.model.loss.dense(Z, self.pi)
 
     def gauss_newton_diagonal(self, H, W, G):

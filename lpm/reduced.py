@@ -120,6 +120,16 @@ class ReducedProgram:
             self.Q = np.eye(G)
         r = self.Q.shape[1]
         self.r = r
+        # the Newton step holds an (n, G^2+G, ny) Jacobian, ny ~ 1.5 G^2: refuse sizes
+        # that cannot fit (before allocating anything of that size)
+        ny = G * r + r * (r + 1) // 2 + G
+        need = 8.0 * self.n * (G * G + G) * ny * 3
+        if need > 2 * 1024**3:
+            raise ValueError(
+                f"the reduced program of {G} groups would need about {need / 1024**3:.3g} GiB "
+                "(its cost grows like G^4); use method='lowrank' (or 'auto') for models whose "
+                "classes take many distinct counts"
+            )
         # symmetric B from b: B = b[Bidx]; ||B||_F^2 = sum dup * b^2
         pairs = [(p, q) for p in range(r) for q in range(p, r)]
         self.pi_, self.qi_ = (
@@ -549,6 +559,27 @@ def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=
                     [],
                 )
     todo = [i for i in range(n) if results[i] is None]
+    if todo and K == 1 and loss.shift_invariant:
+        # one class and a shift-invariant loss: the loss is identically 0, Z = 0
+        from .model import Groups
+
+        for i in todo:
+            layout = (
+                groups[i]
+                if groups is not None
+                else Groups(np.zeros(1, int), sizes, weights[i], np.zeros(1, int))
+            )
+            results[i] = ReducedResult(
+                GroupedLogits(layout, np.zeros((1, 1)), np.zeros(1)),
+                0.0,
+                0,
+                True,
+                "one class: the loss is identically 0",
+                np.zeros(1, bool),
+                np.zeros(1),
+                [],
+            )
+        todo = []
     if todo:
         program = ReducedProgram(
             sizes, weights[todo], loss, groups=None if groups is None else [groups[i] for i in todo]

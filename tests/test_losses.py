@@ -108,3 +108,21 @@ def test_get_loss_accepts_instances_and_names():
     assert get_loss("cross_entropy") == lpm.CrossEntropy()
     with pytest.raises(ValueError, match="loss parameters are only accepted with a loss name"):
         get_loss(lpm.CrossEntropy(), alpha=0.1)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 30.0, 800.0])
+def test_fast_dense_softmax_matches_the_compressed_rows(alpha, scale):
+    """The in-place dense kernel of the softmax losses against the generic route through
+    compressed rows (two independent evaluations of the same formula)."""
+    rng = np.random.default_rng(3)
+    K = 9
+    Z = scale * rng.standard_normal((K, K))
+    Z[np.diag_indices(K)] += scale  # large margins: losses near 0 keep relative accuracy
+    w = rng.random(K)
+    w[2] = 0.0
+    loss = get_loss("label_smoothing", alpha=alpha) if alpha else lpm.CrossEntropy()
+    v_ref, G_ref = lpm.Loss.dense(loss, Z, w)  # the generic path
+    v, G = loss.dense(Z, w)
+    assert v == pytest.approx(v_ref, rel=1e-14, abs=1e-300)
+    np.testing.assert_allclose(G, G_ref, rtol=1e-13, atol=1e-16 * np.abs(G_ref).max())

@@ -108,3 +108,14 @@ def test_newton_converges_across_budget_scales(E):
     for sol in lpm.solve_models(models):
         assert sol.success, sol.message
         assert sol.gap <= 1e-9 * sol.objective  # relative: the objective can be ~1e-48
+
+
+def test_reduced_refuses_programs_too_large_for_memory():
+    counts = np.arange(1.0, 301.0)  # 300 distinct counts: 300 groups
+    with pytest.raises(ValueError, match="the reduced program of 300 groups would need about"):
+        lpm.solve_counts(counts, method="reduced")
+
+
+def test_reduced_route_with_a_single_class():
+    sol = lpm.solve_counts([4.0], 1.0, 2.0, method="reduced")
+    assert sol.objective == 0.0 and sol.success
