@@ -292,24 +292,30 @@ class GroupedLogits(Logits):
 
     def group_gram(self, side: str = "W"):
         """``(norm2, inner)``: squared norm of a class of each group (G,), and the inner
-        product between two distinct classes of groups g and h (G x G)."""
-        P, a = self._gram_parts(side)
-        Kg = self.groups.sizes.astype(float)
-        inner = P / np.sqrt(np.outer(Kg, Kg))
-        within = np.diagonal(P) / Kg
-        norm2 = within + a * (1.0 - 1.0 / Kg)
-        inner[np.diag_indices_from(inner)] = within - a / Kg
-        return norm2, inner
+        product between two distinct classes of groups g and h (G x G). Computed once per
+        side (read-only arrays)."""
+        cache = self.__dict__.setdefault("_group_gram", {})
+        if side not in cache:
+            P, a = self._gram_parts(side)
+            Kg = self.groups.sizes.astype(float)
+            inner = P / np.sqrt(np.outer(Kg, Kg))
+            within = np.diagonal(P) / Kg
+            norm2 = within + a * (1.0 - 1.0 / Kg)
+            inner[np.diag_indices_from(inner)] = within - a / Kg
+            norm2.setflags(write=False)
+            inner.setflags(write=False)
+            cache[side] = (norm2, inner, np.diagonal(P).copy(), a)
+        return cache[side][:2]
 
     def group_cosines(self, side: str = "W") -> np.ndarray:
         """Cosine between two distinct classes of groups g and h (G x G); NaN where a
         norm is 0. Inside a group it is evaluated as ``(rho - 1)/(rho + K_g - 1)``,
         ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``."""
         norm2, inner = self.group_gram(side)
-        P, a = self._gram_parts(side)
+        _, _, P_diag, a = self.__dict__["_group_gram"][side]
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = inner / np.sqrt(np.outer(norm2, norm2))
-            rho = np.diagonal(P) / a
+            rho = P_diag / a
             within = (rho - 1.0) / (rho + self.mult)
         diag = np.diag_indices_from(cos)
         cos[diag] = np.where(a > 0, within, cos[diag])
