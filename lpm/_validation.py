@@ -11,9 +11,12 @@ import numbers
 
 import numpy as np
 
+#: no array of this many classes fits in any memory (8 TB of float64)
+MAX_CLASSES = 2**40
+
 
 def class_count(name: str, value, *, minimum: int = 1) -> int:
-    """An integer number of classes, at least ``minimum``."""
+    """An integer number of classes, at least ``minimum`` (and below :data:`MAX_CLASSES`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if (
             isinstance(value, numbers.Real)
@@ -26,6 +29,18 @@ def class_count(name: str, value, *, minimum: int = 1) -> int:
     value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    if value > MAX_CLASSES:
+        raise ValueError(f"{name} must be an integer <= 2**40 (memory), got {value}")
+    return value
+
+
+def tolerance(name: str, value, high: float) -> float:
+    """A relative accuracy: a real number in ``(0, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in (0, {high:g}], got {value!r}")
+    value = float(value)
+    if not 0 < value <= high:  # False for NaN too
+        raise ValueError(f"{name} must be a number in (0, {high:g}], got {value!r}")
     return value
 
 
@@ -57,6 +72,8 @@ def nonnegative_real(name: str, value) -> float:
 def positive_vector(name: str, values, *, allow_zero: bool = False) -> np.ndarray:
     """A non-empty 1-D array of finite positive (or, with ``allow_zero``, nonnegative) reals."""
     try:
+        if np.asarray(values).dtype.kind not in "iuf":  # not strings, not booleans
+            raise TypeError
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(

@@ -127,7 +127,7 @@ class _Output:
     """Collects the files a command writes under ``--out`` and reports them."""
 
     def __init__(self, args):
-        self.dir = Path(args.out) if getattr(args, "out", None) else None
+        self.dir = _out_dir(args)
         self.json = args.json
         self.files: list[str] = []
 
@@ -163,6 +163,30 @@ class _Output:
                 print(f"  {f}")
 
 
+def _out_dir(args) -> Path | None:
+    """The ``--out`` directory, created; a path that cannot be one is a usage error
+    (checked before any solving, so nothing is computed for nothing)."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return None
+    if not out.strip():
+        raise UsageError(f"lpm {args.command}: error: --out needs a directory name")
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"lpm {args.command}: error: --out {out}: cannot create the directory "
+            f"({exc.strerror or exc})"
+        ) from None
+    return path
+
+
+#: ``lpm solve`` puts W, H and the cosine matrix into its JSON up to this many classes
+#: (beyond, they are K x K arrays of no use on a terminal; the Python API has them)
+MAX_K_ARRAYS = 1000
+
+
 # -- commands ----------------------------------------------------------------------------
 def _executor(args):
     if getattr(args, "workers", 1) and args.workers > 1:
@@ -175,9 +199,17 @@ def _executor(args):
 def cmd_solve(args) -> int:
     import lpm
 
-    from .curves import solution_row
+    from .curves import solution_row as row_of
 
+    out = _Output(args)  # a bad --out fails before solving
     if args.counts is not None:
+        two_group = ("K_A", "K_B", "R", "oversample")
+        given = [f"--{k}" for k in two_group if getattr(args, k) is not None]
+        if given:
+            raise UsageError(
+                f"lpm solve: error: --counts replaces {', '.join(given)}; give one or the "
+                f"other (see 'lpm solve --help')"
+            )
         sol = lpm.solve_counts(
             args.counts,
             args.E_W,
@@ -185,12 +217,15 @@ def cmd_solve(args) -> int:
             method=args.method,
             solver=args.solver,
             loss=args.loss,
-            p=args.p or len(args.counts),
+            p=len(args.counts) if args.p is None else args.p,
         )
         params = {"counts": args.counts, "E_W": args.E_W, "E_H": args.E_H}
     else:
         if args.R is None:
             raise UsageError("lpm solve: error: give --R (or --counts) (see 'lpm solve --help')")
+        args.K_A = PAPER["K_A"] if args.K_A is None else args.K_A
+        args.K_B = PAPER["K_B"] if args.K_B is None else args.K_B
+        args.oversample = 1.0 if args.oversample is None else args.oversample
         sol = lpm.solve(
             args.K_A,
             args.K_B,
@@ -201,7 +236,7 @@ def cmd_solve(args) -> int:
             solver=args.solver,
             loss=args.loss,
             oversample=args.oversample,
-            p=args.p or args.K_A + args.K_B,
+            p=args.K_A + args.K_B if args.p is None else args.p,
         )
         params = {
             "K_A": args.K_A,
@@ -211,32 +246,30 @@ def cmd_solve(args) -> int:
             "E_H": args.E_H,
             "oversample": args.oversample,
         }
-    row = {**params, **solution_row(sol)}
-    out = _Output(args)
+    row = {**params, **row_of(sol)}
     if out.dir is not None:
         from .curves import SweepTable
 
         flat = {k: (",".join(map(_fmt, v)) if isinstance(v, list) else v) for k, v in row.items()}
         SweepTable([flat], tuple(flat)).to_csv(out.dir / "solution.csv")
         out.files.append(str(out.dir / "solution.csv"))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        data = {
-            "parameters": params,
-            "solution": solution_row(sol),
-            "message": sol.message,
-            "W": sol.W,
-            "H": sol.H,
-            "classifier_cosines": sol.classifier_cosines(),
-        }
+    data = {"parameters": params, "solution": row_of(sol), "message": sol.message}
+    arrays = sol.model.K <= MAX_K_ARRAYS
+    if arrays and (args.json or out.dir is not None):  # K x K arrays: only when written
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data.update(W=sol.W, H=sol.H, classifier_cosines=sol.classifier_cosines())
+    elif not arrays:
+        data["arrays"] = f"W, H and the cosines are omitted for K > {MAX_K_ARRAYS}"
     out.json_file(data, "solution")
-    from .plotting import geometry_figure
+    if arrays:
+        from .plotting import geometry_figure
 
-    out.figure(lambda: geometry_figure(sol), "geometry")
+        out.figure(lambda: geometry_figure(sol), "geometry")
     if args.json:
         out.done(data)
         return 0 if sol.success else 1
     print(sol.model.program())
-    r = solution_row(sol)
+    r = data["solution"]
     for key in (
         "objective",
         "gap",
@@ -274,10 +307,26 @@ def _model_grid_args(args) -> dict:
 
 
 def cmd_curve(args) -> int:
-    from .curves import RESULT_COLUMNS, sweep
+    from .curves import sweep
     from .plotting import curve_figure
 
     kw = _model_grid_args(args)
+    if args.y not in NUMERIC_COLUMNS:
+        raise UsageError(
+            f"lpm curve: error: --y must be a numeric column: {', '.join(NUMERIC_COLUMNS)}"
+        )
+    swept = [c for c in ("R", "EWEH", "E_H", "E_W", "oversample", "K_A", "K_B") if _many(kw, c)]
+    if not swept:
+        raise UsageError(
+            "lpm curve: error: give a grid (e.g. --R 1:1e4:41) for at least one parameter "
+            "(see 'lpm curve --help')"
+        )
+    if args.x is not None and args.x not in swept:
+        raise UsageError(
+            f"lpm curve: error: --x {args.x} is not swept (one value); swept: {', '.join(swept)}"
+        )
+    x = args.x or swept[0]
+    out = _Output(args)
     executor = _executor(args)
     try:
         table = sweep(
@@ -286,19 +335,6 @@ def cmd_curve(args) -> int:
     finally:
         if executor is not None:
             executor.shutdown()
-    x = args.x
-    if x is None:
-        candidates = [c for c in ("R", "EWEH", "E_H", "E_W", "oversample", "K_A", "K_B")]
-        varying = [c for c in candidates if c in table.swept]
-        if not varying:
-            raise UsageError(
-                "lpm curve: error: give a grid (e.g. --R 1:1e4:41) for at least one parameter "
-                "(see 'lpm curve --help')"
-            )
-        x = varying[0]
-    if args.y not in RESULT_COLUMNS:
-        raise UsageError(f"lpm curve: error: --y must be one of {', '.join(RESULT_COLUMNS)}")
-    out = _Output(args)
     out.table(table, "curve")
     out.figure(lambda: curve_figure(table, x, args.y), "curve")
     if args.json:
@@ -311,6 +347,25 @@ def cmd_curve(args) -> int:
     return 0 if all(table["success"]) else 1
 
 
+#: result columns ``lpm curve --y`` can plot
+NUMERIC_COLUMNS = (
+    "minority_cosine",
+    "majority_cosine",
+    "minority_within",
+    "minority_distance",
+    "objective",
+    "gap",
+    "multiplier",
+    "iterations",
+    "time",
+)
+
+
+def _many(kw: dict, name: str) -> bool:
+    """Whether a grid option holds more than one distinct value."""
+    return name in kw and kw[name] is not None and len(set(kw[name])) > 1
+
+
 def _table_payload(table) -> dict:
     return {"swept": list(table.swept), "settings": table.settings, "rows": table.to_records()}
 
@@ -318,6 +373,7 @@ def _table_payload(table) -> dict:
 def cmd_threshold(args) -> int:
     import lpm
 
+    out = _Output(args)
     R0 = lpm.collapse_threshold(
         args.K_A, args.K_B, args.E_W, args.E_H, rtol=args.rtol, loss=args.loss
     )
@@ -330,7 +386,6 @@ def cmd_threshold(args) -> int:
         "rtol": args.rtol,
         "R0": R0,
     }
-    out = _Output(args)
     if out.dir is not None:
         from .curves import SweepTable
 
@@ -352,13 +407,13 @@ def cmd_phase(args) -> int:
     from .phase import phase_diagram
     from .plotting import phase_figure
 
+    out = _Output(args)
     executor = _executor(args)
     try:
         table = phase_diagram(args.classes, args.EWEH, loss=args.loss, executor=executor)
     finally:
         if executor is not None:
             executor.shutdown()
-    out = _Output(args)
     out.table(table, "phase")
     out.figure(lambda: phase_figure(table), "phase")
     if args.json:
@@ -372,9 +427,9 @@ def cmd_phase(args) -> int:
 def cmd_verify(args) -> int:
     from .verify import verify_minority_collapse
 
+    out = _Output(args)
     check = verify_minority_collapse(args.K_A, args.K_B, args.E_W, args.E_H, args.R, loss=args.loss)
     table = check.table()
-    out = _Output(args)
     out.table(table, "verify")
     out.figure(check.plot, "verify")
     if args.json:
@@ -396,10 +451,10 @@ def cmd_reproduce(args) -> int:
     from .curves import FIGURE3, figure3_table
     from .plotting import minority_cosine_figure
 
+    args.out = "lpm-fig3" if args.out is None else args.out
+    out = _Output(args)
     table = figure3_table(args.method, solver=args.solver)
     R0 = lpm.collapse_threshold(FIGURE3["K_A"], FIGURE3["K_B"], FIGURE3["E_W"], FIGURE3["E_H"])
-    args.out = args.out or "lpm-fig3"
-    out = _Output(args)
     out.table(table, "figure3")
     out.figure(lambda: minority_cosine_figure(table), "figure3")
     cos = table["minority_cosine"]
@@ -429,12 +484,20 @@ def cmd_reproduce(args) -> int:
 
 
 # -- the parser --------------------------------------------------------------------------
-def _model_options(p, grids: bool = False, R: bool = True, oversample: bool = True) -> None:
+def _model_options(
+    p, grids: bool = False, R: bool = True, oversample: bool = True, unset: bool = False
+) -> None:
+    """The model's options; ``unset``: the two-group ones default to None (filled in by
+    the command, which can then tell whether they were given)."""
     real = _real_grid if grids else _number
     integer = _int_grid if grids else _int
     g = p.add_argument_group("model (default: the paper's Figure-3 setting)")
-    g.add_argument("--K_A", type=integer, default=[5] if grids else 5, help="majority classes (5)")
-    g.add_argument("--K_B", type=integer, default=[5] if grids else 5, help="minority classes (5)")
+
+    def default(value):
+        return None if unset else [value] if grids else value
+
+    g.add_argument("--K_A", type=integer, default=default(5), help="majority classes (5)")
+    g.add_argument("--K_B", type=integer, default=default(5), help="minority classes (5)")
     if R:
         g.add_argument(
             "--R",
@@ -452,7 +515,7 @@ def _model_options(p, grids: bool = False, R: bool = True, oversample: bool = Tr
         g.add_argument(
             "--oversample",
             type=real,
-            default=[1.0] if grids else 1.0,
+            default=default(1.0),
             help="minority oversampling factor w_r (1)",
         )
     g.add_argument(
@@ -511,11 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
         "  lpm solve --counts 500,500,100,20,20 --json\n"
         "  lpm solve --R 30 --method sdp --out run1",
     )
-    _model_options(p)
+    _model_options(p, unset=True)
     p.add_argument(
         "--counts", type=_real_grid, help="per-class sample counts instead of K_A, K_B, R"
     )
-    p.add_argument("--p", type=_int, help="columns of W and H in the output (default K)")
+    p.add_argument(
+        "--p",
+        type=_int,
+        help=f"columns of W and H in the output (default K; arrays only for K <= {MAX_K_ARRAYS})",
+    )
     _solver_options(p)
     _output_options(p)
     p.set_defaults(run=cmd_solve)
@@ -633,6 +700,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverError as exc:
         print(f"lpm: solver failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(
+            "lpm: error: the problem does not fit in memory (too many classes for the "
+            "method, or for the output asked for)",
+            file=sys.stderr,
+        )
+        return 2
+    except BrokenPipeError:  # e.g. `lpm ... --json | head`: the reader left
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        print(f"lpm: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("lpm: interrupted", file=sys.stderr)
         return 130

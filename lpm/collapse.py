@@ -30,7 +30,7 @@ from scipy import optimize
 
 from . import _validation as check
 from .logits import GroupedLogits
-from .model import Model
+from .model import Model, two_group_weights
 from .reduced import solve_constrained
 
 
@@ -65,6 +65,8 @@ class CollapseReport:
     collapsed: np.ndarray
     minority_group: int | None
     logits: GroupedLogits
+    #: why the test could not decide (empty when it did): see :func:`undecided_reason`
+    undecided: str = ""
 
     @property
     def margin(self) -> np.ndarray:
@@ -77,14 +79,16 @@ class CollapseReport:
         """Whether all minority classifiers are equal; None when the minority has fewer
         than two classes or does not lie inside one group (e.g. R = 1)."""
         g = self.minority_group
-        if g is None or self.model.minority.size < 2:
+        if g is None or self.model.minority.size < 2 or self.undecided:
             return None
         # inside a group every pair of classifiers is at the same distance, so a minority
         # that is part of a larger group (R = 1) is collapsed iff the group is
         return bool(self.collapsed[g])
 
     def collapsed_classes(self) -> list[np.ndarray]:
-        """Class indices of each collapsed group."""
+        """Class indices of each collapsed group (ValueError when the test is undecided)."""
+        if self.undecided:
+            raise ValueError(f"the exact collapse test is undecided: {self.undecided}")
         return [self.model.groups.members(g) for g in np.flatnonzero(self.collapsed)]
 
     def classifier_distance(self) -> np.ndarray:
@@ -98,6 +102,43 @@ def _require_reducible(model: Model) -> None:
             "the exact collapse test uses the nuclear-norm form, which needs the average "
             f"norm constraint; this model has constraint={model.constraint!r}"
         )
+
+
+#: a held group's KKT margin must exceed this many times the residual of the free groups
+#: stationarity (the solve's own error on the same scale) for the test to decide
+DECISION_FACTOR = 100.0
+
+
+def undecided_reason(sizes, weights, result) -> str:
+    """Why a converged reduced solve cannot decide collapse ("" when it can).
+
+    A held group (``s_g = 0``) is collapsed when its KKT margin is >= 0; that margin is
+    only meaningful above the solve's error, measured by the stationarity residual of the
+    free groups (0 in exact arithmetic). Where the two are comparable (a loss with a
+    finite minimizer whose budget multiplier tends to 0 as ``R`` grows) the sign is
+    rounding noise. With a slack budget, a group of weight 0 has no unique optimum.
+    """
+    sizes = np.asarray(sizes)
+    multi = sizes > 1
+    if result.multiplier == 0.0 and np.any(multi & (np.asarray(weights) == 0)):
+        return (
+            "the norm budget is slack and a group of two or more classes has weight 0, so "
+            "the optimum is not unique and collapse is not determined"
+        )
+    free = multi & ~result.fixed
+    held = multi & result.fixed
+    if not held.any() or not free.any():
+        return ""
+    noise = float(np.max(np.abs(result.kkt_slack[free])))
+    margin = float(np.min(result.kkt_slack[held]))
+    if margin <= DECISION_FACTOR * noise:
+        return (
+            f"the KKT margin of a collapsed group ({margin:.2e}) is within "
+            f"{DECISION_FACTOR:g}x the solve's stationarity residual ({noise:.2e}): its sign "
+            f"is rounding noise (typically a loss with a finite minimizer whose budget "
+            f"multiplier, {result.multiplier:.2e}, has almost vanished)"
+        )
+    return ""
 
 
 def report_from_result(model: Model, result, grad: GroupedLogits | None = None) -> CollapseReport:
@@ -120,6 +161,7 @@ def report_from_result(model: Model, result, grad: GroupedLogits | None = None) 
         collapsed=result.fixed.copy(),
         minority_group=model.minority_group,
         logits=result.logits,
+        undecided=undecided_reason(sizes, model.groups.weights, result),
     )
 
 
@@ -133,20 +175,13 @@ def collapse_report(model: Model) -> CollapseReport:
 
 # -- the threshold ---------------------------------------------------------------------
 def _two_group_weights(K_A, K_B, R):
-    R = np.atleast_1d(np.asarray(R, float))
-    w = np.empty((R.size, 2))
-    inf = np.isinf(R)
-    total = K_A * np.where(inf, 1.0, R) + K_B
-    w[:, 0] = np.where(inf, 1.0 / K_A, R / total)
-    w[:, 1] = np.where(inf, 0.0, 1.0 / total)
-    return w
+    """(n, 2) group weights of the two-group model over the ratios ``R``."""
+    return np.column_stack(two_group_weights(K_A, K_B, R))
 
 
-def collapse_margin(
-    K_A: int, K_B: int, R, E_W: float = 1.0, E_H: float = 1.0, *, loss="ce"
-) -> np.ndarray:
-    r""":math:`\varphi(R) = \lambda - \gamma_B` at the optimum with the minority held
-    collapsed: >= 0 exactly when Minority Collapse is optimal. Vectorized over ``R``."""
+def _margins(K_A, K_B, R, E_W, E_H, loss):
+    """``(phi, results)``: the margin at each ``R`` (NaN where the restricted solve did
+    not converge) and the solver results."""
     from .losses import get_loss
 
     loss = get_loss(loss)
@@ -154,15 +189,33 @@ def collapse_margin(
     weights = _two_group_weights(K_A, K_B, R)
     tau = (K_A + K_B) * math.sqrt(E_W * E_H)
     results = solve_constrained(sizes, weights, loss, tau, force_zero=[1])
-    out = np.empty(len(results))
-    for i, res in enumerate(results):
-        if not res.converged:
-            from .solution import SolverError
+    # d Lagrangian / d s_B = (K_B - 1)(lambda - gamma_B)
+    phi = np.array([r.kkt_slack[1] / (K_B - 1) if r.converged else math.nan for r in results])
+    return phi, results
 
-            raise SolverError(f"collapsed-restricted solve failed at R={R}: {res.message}")
-        # d Lagrangian / d s_B = (K_B - 1)(lambda - gamma_B)
-        out[i] = res.kkt_slack[1] / (K_B - 1)
-    return out
+
+def collapse_margin(
+    K_A: int, K_B: int, R, E_W: float = 1.0, E_H: float = 1.0, *, loss="ce"
+) -> np.ndarray:
+    r""":math:`\varphi(R) = \lambda - \gamma_B` at the optimum with the minority held
+    collapsed: >= 0 exactly when Minority Collapse is optimal. Vectorized over ``R``.
+
+    Raises
+    ------
+    SolverError
+        When the restricted program is not solved at some ``R`` (the message names it).
+    """
+    R = np.atleast_1d(np.asarray(R, float))
+    phi, results = _margins(K_A, K_B, R, E_W, E_H, loss)
+    bad = np.flatnonzero(np.isnan(phi))
+    if bad.size:
+        from .solution import SolverError
+
+        i = int(bad[0])
+        raise SolverError(
+            f"the collapsed-restricted solve failed at R={R[i]:g}: {results[i].message}"
+        )
+    return phi
 
 
 def collapse_threshold(
@@ -204,8 +257,15 @@ def collapse_threshold(
     ------
     OverflowError
         When :math:`R_0 > 10^{307}` (weak regularization: for cross-entropy
-        :math:`\log_{10} R_0` grows about linearly in :math:`\sqrt{E_W E_H}` and leaves
-        the double range near :math:`E_W E_H \approx 10^5`).
+        :math:`\log_{10} R_0` grows about linearly in :math:`\sqrt{E_W E_H}`, to about
+        :math:`10^{205}` at :math:`E_W E_H = 5\cdot 10^4` with ``K_A = K_B = 5``).
+    SolverError
+        When the restricted program cannot be solved on the bracket before a sign change:
+        for cross-entropy once the optimal loss underflows (:math:`E_W E_H` of order
+        :math:`10^5`, depending on ``K_A``, ``K_B``); for a loss with a finite minimizer
+        (label smoothing, squared losses) when the norm budget goes slack as ``R`` grows
+        and the collapse test degenerates. The message says up to which ``R`` the minority
+        was found not collapsed.
 
     References
     ----------
@@ -215,8 +275,7 @@ def collapse_threshold(
     K_B = check.class_count("K_B", K_B, minimum=2)
     E_W = check.positive_real("E_W", E_W)
     E_H = check.positive_real("E_H", E_H)
-    if not (isinstance(rtol, (int, float)) and 0 < rtol <= 0.1):
-        raise ValueError(f"rtol must be a number in (0, 0.1], got {rtol!r}")
+    rtol = check.tolerance("rtol", rtol, 0.1)
 
     from .losses import get_loss
 
@@ -227,10 +286,26 @@ def collapse_threshold(
 
     # bracket: one batched solve on R = 10^0, 10^1, ..., 10^307 (the double range)
     exps = np.arange(0, 308)
-    values = collapse_margin(K_A, K_B, 10.0**exps, E_W, E_H, loss=loss)
-    if values[0] >= 0:
+    values, results = _margins(K_A, K_B, 10.0**exps, E_W, E_H, loss)
+    failed = np.flatnonzero(np.isnan(values))
+    solved = int(failed[0]) if failed.size else exps.size  # margins trusted below this
+    above = np.flatnonzero(values[:solved] >= 0)
+    if above.size and above[0] == 0:
         return 1.0
-    above = np.flatnonzero(values >= 0)
+    if above.size == 0 and solved < exps.size:
+        from .solution import SolverError
+
+        below = f"; the minority is not collapsed for R <= 1e{solved - 1}" if solved else ""
+        why = (
+            f"E_W*E_H = {E_W * E_H:g} is too large for double precision"
+            if loss_obj.name == "ce"
+            else f"the {loss_obj.name} loss has a finite minimizer, and the collapse test "
+            f"degenerates when the norm budget goes slack as R grows"
+        )
+        raise SolverError(
+            f"R_0 not found: the collapsed-restricted program could not be solved at "
+            f"R = 1e{solved} ({results[solved].message}){below}; {why}"
+        )
     if above.size == 0:
         # cross-entropy always collapses at R = inf (gamma_B = 0 < lambda); another loss
         # may not, and then it never does
@@ -246,7 +321,40 @@ def collapse_threshold(
     k = int(above[0])
     lo, hi = exps[k - 1] * math.log(10.0), exps[k] * math.log(10.0)
     x0 = optimize.brentq(phi, lo, hi, xtol=rtol / 4, rtol=4 * np.finfo(float).eps, maxiter=200)
-    return float(math.exp(x0))
+    R0 = float(math.exp(x0))
+    _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol)
+    return R0
+
+
+def _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol) -> None:
+    """Check the root against the full reduced solve and its own KKT test: not collapsed
+    just below ``R0``, collapsed just above (where the margin is at the level of the
+    solver's residual, e.g. a label-smoothed loss whose budget multiplier tends to 0, the
+    two disagree or the solve fails, and no threshold is returned)."""
+    from .model import Model
+    from .solution import SolverError
+
+    if R0 <= 1.0:
+        return
+    seen = []
+    for R in (max(1.0, R0 * (1 - rtol)), R0 * (1 + rtol)):
+        model = Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss)
+        g = model.groups
+        res = solve_constrained(g.sizes, g.weights, model.loss, model.tau, groups=[g])[0]
+        why = (
+            f"the reduced solve failed ({res.message})"
+            if not res.converged
+            else undecided_reason(g.sizes, g.weights, res)
+        )
+        if why:
+            raise SolverError(f"R_0 ~ {R0:.10g} could not be confirmed at R = {R:.10g}: {why}")
+        seen.append(bool(res.fixed[model.minority_group]))
+    if seen != [False, True]:
+        raise SolverError(
+            f"R_0 ~ {R0:.10g} could not be confirmed: the exact test at R_0 (1 -/+ {rtol:g}) "
+            f"gives collapsed = {seen}, not [False, True]; the collapse margin there is at "
+            f"the solver's rounding level"
+        )
 
 
 # -- the simplex-ETF test --------------------------------------------------------------
@@ -276,12 +384,17 @@ def etf_point(model: Model) -> GroupedLogits:
 
 def etf_is_optimal(model: Model) -> bool:
     """Exact test: is the optimum of ``model`` a simplex ETF (``W W^T`` proportional to
-    ``I - J/K``)? True iff the best ETF point has a zero Frank-Wolfe gap, up to rounding."""
+    ``I - J/K``)? True iff the best ETF point has a zero Frank-Wolfe gap, up to rounding.
+
+    The rounding allowance is 64 machine epsilons of the terms of the gap and of
+    ``tau * sigma_max(grad f(0))``, the gap's natural scale: a loss that reaches 0 at the
+    ETF (squared loss, centered targets) has a gradient there that is pure rounding, of
+    the order of epsilon times the gradient at 0, not of the gradient itself."""
+    from .solution import NuclearBall
+
     _require_reducible(model)
     Z = etf_point(model)
-    value, grad = Z.value_and_gradient(model)
-    inner = grad.inner(Z)
-    sigma = grad.spectral_norm()
-    gap = inner + model.tau * sigma
-    allowance = 64 * np.finfo(float).eps * (abs(inner) + model.tau * sigma + abs(value))
-    return bool(gap <= allowance)
+    b = NuclearBall().bound(model, Z, None)  # the certificate every solution carries
+    _, grad0 = Z.scaled(0.0).value_and_gradient(model)
+    scale = b.magnitude + model.tau * grad0.spectral_norm()
+    return bool(b.gap <= 64 * np.finfo(float).eps * scale)

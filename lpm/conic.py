@@ -20,12 +20,20 @@ def run(problem, solver: str, options: dict | None, method: str):
     """
     import cvxpy as cp
 
+    installed = cp.installed_solvers()
+    if solver not in installed:
+        raise ValueError(
+            f"solver must be a conic solver installed for cvxpy ({', '.join(installed)}), "
+            f"got {solver!r}"
+        )
     opts = dict(DEFAULT_OPTIONS.get(solver, {}))
     opts.update(options or {})
     try:
         problem.solve(solver=solver, **opts)
     except cp.error.SolverError as exc:
         raise SolverError(f"method={method!r}: {solver} failed: {exc}") from exc
+    except TypeError as exc:  # an option the solver does not know
+        raise ValueError(f"solver_options {sorted(options or {})} for {solver}: {exc}") from None
     status = problem.status
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise SolverError(f"method={method!r}: {solver} ended with status {status!r}")

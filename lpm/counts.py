@@ -133,8 +133,7 @@ def step(K: int, n_minority_classes: int, R: float, n_max: int = 5000) -> np.nda
         )
     R = _ratio("R", R)
     n_max = check.class_count("n_max", n_max)
-    if n_min:
-        _check_smallest(n_max, R, "R")
+    _check_smallest(n_max, R, "R")  # also with no minority classes, as documented
     small = math.floor(fractions.Fraction(n_max) / fractions.Fraction(R))  # exact
     return np.concatenate(
         [np.full(K - n_min, n_max, dtype=np.int64), np.full(n_min, small, dtype=np.int64)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import math
+import numbers
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -185,7 +186,7 @@ def solution_row(sol) -> dict:
         majority_cosine = float(sol.majority_cosine)
     within = math.nan
     collapsed = None
-    if model.constraint == "average" and model.minority.size >= 2:
+    if model.minority.size >= 2 and sol.collapse_unavailable() is None:
         report = sol.collapse
         collapsed = report.minority_collapsed
         if report.minority_group is not None:
@@ -252,8 +253,11 @@ def run_chunked(
         else:
             workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
             chunksize = max(1, min(128, math.ceil(n / (4 * workers))))
-    elif isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
-        raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}")
+    else:
+        integral = isinstance(chunksize, numbers.Integral) and not isinstance(chunksize, bool)
+        if not integral or chunksize < 1:
+            raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}")
+        chunksize = int(chunksize)
     if executor is not None and not isinstance(executor, concurrent.futures.Executor):
         raise ValueError(
             "executor must be a concurrent.futures.Executor (e.g. ThreadPoolExecutor, "

@@ -86,15 +86,6 @@ class Logits:
         _, grad = self.value_and_gradient(model)
         return grad.inner(self) + model.tau * grad.spectral_norm()
 
-    def multiplier(self, model: Model) -> float:
-        """Estimate of the budget's Lagrange multiplier: ``sigma_max(-grad f)``.
-
-        At an optimum with a binding budget this is the exact multiplier
-        (``-grad f = lam (U V^T + W_perp)`` with ``||W_perp||_2 <= 1``).
-        """
-        _, grad = self.value_and_gradient(model)
-        return grad.spectral_norm()
-
 
 # ---------------------------------------------------------------------------------------
 @dataclass

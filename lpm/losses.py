@@ -15,6 +15,7 @@ The same loss is written once more as a cvxpy expression for the conic formulati
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -184,6 +185,8 @@ class LabelSmoothing(_SoftmaxLoss):
     name = "label_smoothing"
 
     def __init__(self, alpha: float = 0.1):
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise ValueError(f"alpha must be a real number in [0, 1), got {alpha!r}")
         a = float(alpha)
         if not (0.0 <= a < 1.0):
             raise ValueError(f"alpha must be in [0, 1), got {alpha!r}")
@@ -277,6 +280,8 @@ def get_loss(loss="ce", **params) -> Loss:
             raise ValueError(f"cross-entropy takes no parameters, got {sorted(params)}")
         return CrossEntropy()
     if loss == "label_smoothing":
+        if set(params) - {"alpha"}:
+            raise ValueError(f"label smoothing takes one parameter, alpha; got {sorted(params)}")
         return LabelSmoothing(**params)
     if params:
         raise ValueError(f"the squared loss takes no parameters, got {sorted(params)}")

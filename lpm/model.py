@@ -146,7 +146,19 @@ class Model:
                     f"class_weights must have one entry per class ({K}), got {cw.size}"
                 )
             mass = counts * cw
-        pi = mass / mass.sum()
+            if not np.all(np.isfinite(mass)):
+                raise ValueError(
+                    "counts * class_weights overflows the double range; rescale them (only "
+                    "their ratios matter)"
+                )
+        # normalized by the largest first: the sum of counts near 1e308 would overflow
+        scaled = mass / mass.max()
+        pi = scaled / scaled.sum()
+        if np.any(pi == 0):
+            raise ValueError(
+                "the class weights span more than the double range (a class's share "
+                "underflows to 0); rescale or drop the smallest classes"
+            )
         if minority is None:
             minority = np.flatnonzero(counts == counts.min()) if np.ptp(counts) > 0 else []
         self._init(
@@ -172,7 +184,7 @@ class Model:
         self.pi = pi
         self.counts = counts
         self.K = int(pi.size)
-        minority = np.asarray(minority, dtype=int).ravel()
+        minority = _class_indices("minority", minority, pi.size)
         if minority.size and (minority.min() < 0 or minority.max() >= self.K):
             raise ValueError(f"minority indices must lie in [0, {self.K}), got {minority}")
         if minority.size > 1 and np.any(np.diff(minority) <= 0):
@@ -212,8 +224,12 @@ class Model:
         if math.isinf(R):
             pi_A, pi_B, counts = 1.0 / K_A, 0.0, None
         else:
-            total = K_A * R + K_B * w
-            pi_A, pi_B = R / total, w / total
+            pi_A, pi_B = (float(v[0]) for v in two_group_weights(K_A, K_B, R, w))
+            if pi_B == 0:
+                raise ValueError(
+                    f"R / oversample = {R:g} / {w:g} exceeds the double range; use R=inf for "
+                    f"the limit problem"
+                )
             counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
         if pi_A == pi_B:
@@ -307,3 +323,26 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.label}, E_W={self.E_W:g}, E_H={self.E_H:g}, loss={self.loss!r})"
+
+
+def _class_indices(name: str, values, K: int) -> np.ndarray:
+    """Integer class indices in [0, K) (not a boolean mask, not floats)."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=int)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be a list of integer class indices in [0, {K}), got {values!r} "
+            f"(for a boolean mask m, pass numpy.flatnonzero(m))"
+        )
+    return arr.astype(int).ravel()
+
+
+def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
+    """Per-class loss weights ``(pi_A, pi_B)`` of the two-group model, arrays over ``R``
+    (``R = inf``: ``pi_B = 0``). Written with the ratio ``oversample / R`` so that no
+    ``K_A * R`` overflows for ``R`` near the top of the double range."""
+    R = np.atleast_1d(np.asarray(R, float))
+    ratio = oversample / R  # minority over majority weight
+    pi_A = 1.0 / (K_A + K_B * ratio)
+    return pi_A, ratio * pi_A

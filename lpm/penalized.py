@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validation as check
-from .collapse import CollapseReport
+from .collapse import CollapseReport, undecided_reason
 from .logits import DenseLogits
 from .losses import Loss
 from .model import Model
@@ -219,9 +219,9 @@ def _reduced_program(model: PenalizedModel, loss=None):
 
 
 def _reduced_result(model: PenalizedModel, options: dict | None):
-    from .reduced import newton
+    from .reduced import newton, newton_options
 
-    res = newton(_reduced_program(model), beta=np.array([model.beta]), **(options or {}))[0]
+    res = newton(_reduced_program(model), beta=np.array([model.beta]), **newton_options(options))[0]
     if not res.converged:
         raise SolverError(f"penalized reduced solve failed for {model!r}: {res.message}")
     return res
@@ -243,13 +243,18 @@ def _collapse_report(model: PenalizedModel, res) -> PenalizedCollapseReport:
         collapsed=res.fixed.copy(),
         minority_group=model.minority_group,
         logits=res.logits,
+        undecided=undecided_reason(g.sizes, g.weights, res),
         omega=og,
     )
 
 
 def _choose(model: PenalizedModel) -> str:
+    """``"auto"``: the reduced program under the same rule as the constrained form
+    (:func:`lpm.solve.choose_method`), else the nuclear-norm program."""
+    from .solve import REDUCED_MAX_G
+
     G = model.groups.G
-    return "reduced" if G * G + G < model.K**2 else "nuclear"
+    return "reduced" if G * G + G < model.K**2 and G <= REDUCED_MAX_G else "nuclear"
 
 
 def _nuclear_problem(model: PenalizedModel):

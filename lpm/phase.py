@@ -73,8 +73,7 @@ def phase_diagram(
         raise ValueError("settings must hold at least one (K_A, K_B) pair, got none")
     grid = np.geomspace(0.1, 100.0, 31) if EWEH is None else EWEH
     products = [check.positive_real("EWEH", v) for v in _values("EWEH", grid)]
-    if not (isinstance(rtol, (int, float)) and 0 < rtol <= 0.1):
-        raise ValueError(f"rtol must be a number in (0, 0.1], got {rtol!r}")
+    rtol = check.tolerance("rtol", rtol, 0.1)
     points = [(a, b, e) for a, b in pairs for e in products]
     R0 = run_chunked(
         _thresholds_chunk,

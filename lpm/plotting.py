@@ -240,9 +240,11 @@ def curve_figure(
             # label the level at the end of the x range where the curves are far from it
             x_all, y_all = np.asarray(table[x], float), np.asarray(table[y], float)
             ok = np.isfinite(x_all) & np.isfinite(y_all)
-            at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
-            at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
-            left = ok.any() and np.abs(at_right - level).min() < np.abs(at_left - level).min()
+            left = False  # no finite point (e.g. classifiers of norm 0): label on the right
+            if ok.any():
+                at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
+                at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
+                left = np.abs(at_right - level).min() < np.abs(at_left - level).min()
             ax.annotate(
                 f"$-1/(K-1) = -1/{K - 1}$",
                 (0.01 if left else 0.99, level),
@@ -254,6 +256,13 @@ def curve_figure(
                 fontsize=8,
                 color="0.35",
             )
+        x_all = np.asarray(table[x], float)
+        x_all = x_all[np.isfinite(x_all)]
+        if not np.isfinite(np.asarray(table[y], float)).any():
+            # e.g. the minority cosine where those classifiers are 0 vectors: say so
+            ax.text(0.5, 0.5, f"no finite values of {y}", transform=ax.transAxes, ha="center")
+            if x_all.size:
+                ax.set_xlim(x_all.min(), max(x_all.max(), x_all.min() * (1 + 1e-9)))
         if logx:
             ax.set_xscale("log")
         if logy:
@@ -261,7 +270,9 @@ def curve_figure(
         ax.set_xlabel(LABELS.get(x, x))
         ax.set_ylabel(LABELS.get(y, y))
         if y == "minority_cosine":
-            lo = min([-1.0 / (K - 1) for K in Ks] + [float(np.nanmin(table[y]))])
+            finite = np.asarray(table[y], float)
+            finite = finite[np.isfinite(finite)]
+            lo = min([-1.0 / (K - 1) for K in Ks] + [float(v) for v in finite] + [0.0])
             ax.set_ylim(lo - 0.05, 1.05)
         if keys or len(Ks) > 1:
             ax.legend(loc="best")

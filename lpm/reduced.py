@@ -517,6 +517,22 @@ def unconstrained_minimizer(layout, loss: Loss) -> GroupedLogits | None:
     return GroupedLogits(layout, M, s)
 
 
+#: the reduced solver's options (``solver_options=`` of ``method="reduced"``)
+NEWTON_OPTIONS = ("max_iter", "decrement_tol")
+
+
+def newton_options(options: dict | None) -> dict:
+    """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others)."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(NEWTON_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"solver_options for method='reduced' may hold {', '.join(NEWTON_OPTIONS)}; "
+            f"got {', '.join(map(repr, unknown))}"
+        )
+    return options
+
+
 def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, **options):
     r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` in grouped form for a batch of problems.
 

@@ -551,7 +551,8 @@ class Solution:
         if not self._grouped():
             gram = self.classifier_gram() if side == "W" else self.feature_gram()
             stats = geometry.pair_stats_from_gram(gram, members, what)
-            if self.model.constraint == "average" and not stats.reason:
+            # zero-norm check against the exact reduced optimum, where that test applies
+            if not stats.reason and self.collapse_unavailable() is None:
                 exact = self.collapse.logits
                 norm2 = exact.group_gram(side)[0][exact.groups.labels[members]]
                 if np.any(norm2 == 0):
@@ -621,12 +622,52 @@ class Solution:
         )
 
     # -- exact collapse -------------------------------------------------------------------
+    def collapse_unavailable(self) -> str | None:
+        """Why the exact collapse test does not apply to this solution (None when it does):
+        a model with per-class budgets (the test uses the nuclear-norm form), more groups
+        of equal count than the reduced program handles quickly
+        (:data:`lpm.solve.REDUCED_MAX_G`), or an uncertified solve whose point need not
+        be the model's optimum."""
+        from .solve import REDUCED_MAX_G
+
+        if self.model.constraint == "penalty" and self._collapse is None:
+            return (
+                "for weight decay the exact test comes with a reduced solve; solve with "
+                "method='reduced' to get it"
+            )
+        if self.model.constraint not in ("average", "penalty"):
+            return (
+                f"the exact collapse test needs the average norm constraint; this model has "
+                f"constraint={self.model.constraint!r}"
+            )
+        if self.certificate == NoCertificate.kind:
+            return (
+                "this solve is uncertified (feature dimension below the exactness bound), so "
+                "the optimum the exact test describes need not be the returned point"
+            )
+        if self._collapse is None and self.model.groups.G > REDUCED_MAX_G:
+            return (
+                f"the exact test solves the reduced program, and this model has "
+                f"{self.model.groups.G} groups of equal count (more than {REDUCED_MAX_G}: "
+                f"slow); lpm.collapse.collapse_report(solution.model) runs it anyway"
+            )
+        return None
+
     @property
     def collapse(self):
         """:class:`lpm.collapse.CollapseReport`: which groups' classifiers are exactly equal
         at the optimum, decided by the KKT test of the reduced program (for any method,
-        the model's reduced program is solved for it)."""
+        the model's reduced program is solved for it).
+
+        Raises
+        ------
+        ValueError
+            When the test does not apply (the reason: :meth:`collapse_unavailable`).
+        """
         if self._collapse is None:
+            reason = self.collapse_unavailable()
+            if reason is not None:
+                raise ValueError(reason)
             from .collapse import collapse_report
 
             self._collapse = collapse_report(self.model)
@@ -634,13 +675,18 @@ class Solution:
 
     @property
     def minority_collapsed(self) -> bool | None:
-        """Whether all minority classifiers are exactly equal at the optimum (exact test);
-        None when there are fewer than two minority classes or they span several groups."""
+        """Whether all minority classifiers are exactly equal at the optimum (exact test).
+
+        None when there are fewer than two minority classes or they span several groups,
+        and when the test does not apply (:meth:`collapse_unavailable` says why)."""
+        if self.collapse_unavailable() is not None:
+            return None
         return self.collapse.minority_collapsed
 
     @property
     def collapsed_groups(self) -> list[np.ndarray]:
-        """Class indices of every group (2 or more classes) whose classifiers coincide."""
+        """Class indices of every group (2 or more classes) whose classifiers coincide
+        (exact test; ValueError when it does not apply)."""
         return self.collapse.collapsed_classes()
 
     # -- output ---------------------------------------------------------------------------

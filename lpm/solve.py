@@ -134,8 +134,9 @@ def solve_models(
 
 
 def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
-    from .reduced import solve_constrained
+    from .reduced import newton_options, solve_constrained
 
+    options = newton_options(options)
     started = time.perf_counter()
     g0 = models[0].groups
     weights = np.array([m.groups.weights for m in models])
@@ -146,7 +147,7 @@ def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
         models[0].loss,
         taus,
         groups=[m.groups for m in models],
-        **(options or {}),
+        **options,
     )
     sols = []
     for model, res, p in zip(models, results, dims):

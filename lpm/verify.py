@@ -327,7 +327,7 @@ def verify_minority_collapse(
         )
         if R.size == 0:
             raise ValueError("R_grid must hold at least one ratio, got an empty sequence")
-        R = np.sort(R)
+        R = np.unique(R)  # sorted, each ratio once (the shrinking checks are strict)
     models = [Model.two_group(K_A, K_B, r, E_W, E_H, loss=loss) for r in R]
     limit_model = Model.two_group(K_A, K_B, math.inf, E_W, E_H, loss=loss)
     *sols, limit = solve_models([*models, limit_model], method="reduced")

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lpm
@@ -29,6 +29,8 @@ def assert_same_optimum(exact, other, obj_tol=1e-6, cos_tol=1e-5):
 
 @settings(max_examples=12)
 @given(K_A=st.integers(1, 4), K_B=st.integers(1, 4), log10_R=log_ratio, E=st.floats(0.2, 3.0))
+# a classifier of norm ~1e-11 (its cosines are solver noise: compared only for live ones)
+@example(K_A=3, K_B=1, log10_R=1.0, E=2.0)
 def test_two_group_methods_agree(K_A, K_B, log10_R, E):
     R = 10.0**log10_R
     red = lpm.solve(K_A, K_B, R, E, 1.0, method="reduced")
@@ -80,6 +82,18 @@ def test_only_the_product_of_the_budgets_matters(K_A, K_B, log10_R, E_W, E_H, lo
     np.testing.assert_allclose(nb, c * na, rtol=1e-8, atol=1e-10 * c * na.max())
     np.testing.assert_allclose(ib, c * ia, rtol=1e-7, atol=1e-9 * c * na.max())
     assert b.minority_collapsed == a.minority_collapsed
+
+
+@pytest.mark.parametrize("c", [0.05, 1.0, 30.0])
+@pytest.mark.parametrize("R", [2.0, 40.0])
+def test_only_the_product_matters_in_the_nonconvex_program(c, R):
+    # the convex routes see only tau = K sqrt(E_W E_H); the nonconvex solver works on W
+    # and H under their own budgets, so this is the invariance of the LPM itself
+    ref = lpm.solve(3, 2, R, 1.0, 3.0, method="reduced")
+    sol = lpm.solve(3, 2, R, c, 3.0 / c, method="nonconvex")
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert (sol.W**2).sum() / 5 == pytest.approx(c, rel=1e-9)
+    np.testing.assert_allclose(sol.classifier_gram() / c, ref.classifier_gram(), atol=1e-5)
 
 
 @settings(max_examples=20)

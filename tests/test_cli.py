@@ -127,6 +127,11 @@ def test_solve_json_and_out(tmp_path, capsys):
         (["solve", "--R", "10", "--method", "magic"], "invalid choice: 'magic'"),
         (["solve", "--R", "10", "--p", "2"], "p must be an integer >= 9"),
         (["solve", "--R", "10", "--bogus"], "unrecognized arguments: --bogus"),
+        (["solve", "--R", "10", "--p", "0"], "p must be an integer >= 9"),
+        (["solve", "--counts", "10,10,1,1", "--oversample", "5"], "--counts replaces"),
+        (["solve", "--counts", "10,10,1,1", "--R", "3", "--K_A", "2"], "--K_A, --R"),
+        (["solve", "--R", "10", "--out", " "], "--out needs a directory name"),
+        (["solve", "--K_A", "1e12", "--R", "10"], "does not fit in memory"),
         ([], "give a command"),
     ],
 )
@@ -135,6 +140,23 @@ def test_bad_arguments_give_one_line_and_status_2(capsys, argv, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err
     assert err.startswith("lpm")
+
+
+def test_an_unusable_out_directory_fails_before_solving(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for command in (["solve", "--R", "10"], ["threshold"], ["curve", "--R", "1,10"]):
+        code, out, err = run(capsys, *command, "--out", str(blocker / "sub"))
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert "cannot create the directory" in err
+
+
+def test_solve_leaves_out_the_k_by_k_arrays_at_large_k(capsys, monkeypatch):
+    monkeypatch.setattr(lpm.cli, "MAX_K_ARRAYS", 8)  # K = 10 counts as large here
+    code, out, _ = run(capsys, "solve", "--R", "100", "--json")
+    data = json.loads(out)
+    assert code == 0 and "W" not in data and "omitted for K > 8" in data["arrays"]
+    assert data["solution"]["minority_collapsed"] is True
 
 
 # -- curve -------------------------------------------------------------------------------
@@ -171,7 +193,9 @@ def test_curve_json_over_the_oversampling_factor(capsys):
         (["curve", "--R", "10"], "give a grid"),
         (["curve", "--K_A", "3:1"], "empty range"),
         (["curve", "--E_H", "1", "--EWEH", "2"], "not both"),
-        (["curve", "--y", "nope"], "--y must be one of"),
+        (["curve", "--y", "nope"], "--y must be a numeric column"),
+        (["curve", "--y", "status"], "--y must be a numeric column"),
+        (["curve", "--R", "1,10", "--x", "K_A"], "--x K_A is not swept"),
         (["curve", "--workers", "0"], "--workers must be >= 1"),
     ],
 )

@@ -139,3 +139,14 @@ def test_threshold_near_the_end_of_double_precision():
         lpm.collapse_threshold(5, 5, 1000.0, 1000.0)
     with pytest.raises(lpm.SolverError, match="out of double precision"):
         lpm.solve(5, 5, 10.0, 1000.0, 1000.0)
+
+
+@pytest.mark.parametrize("R", [1.5, 5.0, 40.0])
+def test_report_distances_match_the_classifiers(R):
+    # CollapseReport.classifier_distance (from s_g) against the distance of two rows of W
+    sol = lpm.solve(4, 3, R, 0.5, 6.0)
+    dist = sol.collapse.classifier_distance()
+    W = sol.W
+    assert dist[0] == pytest.approx(np.linalg.norm(W[0] - W[1]), rel=1e-9, abs=1e-12)
+    assert dist[1] == pytest.approx(np.linalg.norm(W[4] - W[6]), rel=1e-9, abs=1e-12)
+    assert (dist[1] == 0) == sol.minority_collapsed

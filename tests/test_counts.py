@@ -67,7 +67,7 @@ def test_long_tailed_is_the_exact_floor(K, rho, n_max):
 
 def test_step_counts():
     np.testing.assert_array_equal(lpm.counts.step(5, 2, 10), [5000, 5000, 5000, 500, 500])
-    np.testing.assert_array_equal(lpm.counts.step(3, 0, 10, n_max=7), [7, 7, 7])
+    np.testing.assert_array_equal(lpm.counts.step(3, 0, 5, n_max=7), [7, 7, 7])
     np.testing.assert_array_equal(lpm.counts.step(3, 3, 2.5, n_max=10), [4, 4, 4])
     assert lpm.counts.step(2, 1, 3.0, n_max=10).tolist() == [10, 3]
     # R is taken exactly: 1 + 2^-52 is above 1, so floor(9 / R) is 8
@@ -116,6 +116,7 @@ def test_step_matches_two_groups(K, data, R, n_max):
         (lambda: lpm.counts.step(4, 2, 0.9), r"R must be a finite real number >= 1, got 0\.9"),
         (lambda: lpm.counts.step(4, 2, math.inf), r"R must be a finite real number >= 1, got inf"),
         (lambda: lpm.counts.step(4, 2, 10, n_max=5), r"R=10 leaves the smallest class"),
+        (lambda: lpm.counts.step(4, 0, 10, n_max=5), r"R=10 leaves the smallest class"),
         (lambda: lpm.counts.step(4, 2, 10, n_max=True), r"n_max must be an integer >= 1"),
     ],
 )

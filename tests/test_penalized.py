@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import dense_cross_entropy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
@@ -131,6 +132,15 @@ def test_certificate_bound_property(K_A, K_B, log10_R, log10_lam, scale, seed):
     Z = best.logits + scale * np.random.default_rng(seed).standard_normal((model.K, model.K))
     b = NuclearPenalty(model.beta).bound(model, DenseLogits(Z), None)
     assert b.value - best.objective <= b.gap + best.gap
+    # the bound is the Frank-Wolfe gap over the ball beta ||Z||_* <= min(f(0), F(Z)),
+    # recomputed here independently (a looser radius would still pass the line above)
+    f, G = dense_cross_entropy(model.pi, Z)
+    f0, _ = dense_cross_entropy(model.pi, np.zeros_like(Z))
+    nuc = np.linalg.svd(Z, compute_uv=False).sum()
+    rho = min(f0, f + model.beta * nuc) / model.beta
+    sigma = np.linalg.norm(G, 2)
+    fw = float(np.vdot(G, Z)) + model.beta * nuc + rho * max(0.0, sigma - model.beta)
+    assert b.gap == pytest.approx(fw, rel=1e-9, abs=1e-13)
 
 
 def test_penalized_and_constrained_forms_correspond():

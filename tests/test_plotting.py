@@ -7,11 +7,9 @@ import pytest
 import lpm
 from lpm.curves import figure3_table
 
-# lpm.plotting is imported by the fixture, not at collection: Hypothesis draws examples
-# partly from the literals of the local modules loaded when a property test runs, and
-# loading this module early changes the examples tests/test_agreement.py draws, one of
-# which (K_A=3, K_B=1, R=10, E=2) compares cosines of a classifier of norm ~1e-11 and
-# fails its 1e-5 tolerance (reported; the fix belongs in that test).
+# lpm.plotting is imported by the fixture, not at collection, so that the examples
+# Hypothesis draws elsewhere do not depend on which test files are collected (it draws
+# partly from the literals of the loaded local modules).
 
 
 @pytest.fixture(scope="module")
