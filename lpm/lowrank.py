@@ -51,7 +51,6 @@ an efficient line search", SIAM J. Optim. 16, 2005 (approximate Wolfe conditions
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -544,15 +543,15 @@ def solve_lowrank(
             "method='lowrank' solves the budget-constrained program; for weight decay use "
             "lpm.solve_penalized_model"
         )
-    gap_tol = _positive("gap_tol", gap_tol)
-    max_iter = _integer("max_iter", max_iter, 0)
-    memory = _integer("memory", memory, 1)
+    gap_tol = check.positive_real("gap_tol", gap_tol)
+    max_iter = check.class_count("max_iter", max_iter, minimum=0)
+    memory = check.class_count("memory", memory, minimum=1)
     if time_limit is not None:
-        time_limit = _positive("time_limit", time_limit)
-    rank_rtol = _positive("rank_rtol", rank_rtol)
+        time_limit = check.positive_real("time_limit", time_limit)
+    rank_rtol = check.positive_real("rank_rtol", rank_rtol)
     if not rank_rtol < 1:
         raise ValueError(f"rank_rtol must be in (0, 1), got {rank_rtol!r}")
-    memory_limit = _positive("memory_limit", memory_limit)
+    memory_limit = check.positive_real("memory_limit", memory_limit)
     lo = model.min_exact_dimension
     if p is None:
         p = lo
@@ -624,21 +623,6 @@ def solve_lowrank(
         iterations=res.iterations,
         history=res.history,
     )
-
-
-def _positive(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite real number > 0, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite real number > 0, got {value!r}")
-    return value
-
-
-def _integer(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def solve(

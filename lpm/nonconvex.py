@@ -53,7 +53,6 @@ restart for accelerated gradient schemes", Found. Comput. Math. 15, 2015.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 
@@ -356,9 +355,9 @@ def solve_nonconvex(
     started = time.perf_counter()
     features = check.choice("features", features, FEATURES)
     p = model.K if p is None else check.feature_dimension(p, 1, "any p >= 1 for 'nonconvex'")
-    seed = _integer("seed", seed, 0)
-    restarts = _integer("restarts", restarts, 1)
-    max_iter = _integer("max_iter", max_iter, 1)
+    seed = check.class_count("seed", seed, minimum=0)
+    restarts = check.class_count("restarts", restarts, minimum=1)
+    max_iter = check.class_count("max_iter", max_iter, minimum=1)
     tol = check.positive_real("tol", tol)
     gap_tol = check.positive_real("gap_tol", gap_tol)
     layout = _layout(model, features)
@@ -397,12 +396,6 @@ def solve_nonconvex(
     if features == "sample":
         sol.sample_features, sol.sample_labels = H, layout.labels
     return sol
-
-
-def _integer(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def solve(

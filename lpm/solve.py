@@ -27,7 +27,38 @@ RUNNERS = {
 METHODS = ("auto", "reduced", *RUNNERS)
 
 #: certified-gap targets: a solution above its target is returned with success=False
+#: (scaled down for small budgets, see :func:`default_gap_tol`)
 GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6, "nonconvex": 1e-6, "lowrank": 1e-8}
+
+
+def loss_range(model: Model) -> float:
+    r"""An upper bound on ``f(0) - f*``: ``tau * sigma_max(grad f(0))`` (convexity,
+    :math:`f(Z) \ge f(0) + \langle\nabla f(0), Z\rangle` and
+    :math:`\lVert Z\rVert_* \le \tau`)."""
+    return _loss_at_zero(model)[1]
+
+
+def _loss_at_zero(model: Model) -> tuple[float, float]:
+    """``f(0)`` and ``tau * sigma_max(grad f(0))`` (grouped: cheap at any K)."""
+    from .logits import GroupedLogits
+
+    g = model.groups
+    zero = GroupedLogits(g, np.zeros((g.G, g.G)), np.zeros(g.G))
+    f0, grad = zero.value_and_gradient(model)
+    return float(f0), model.tau * grad.spectral_norm()
+
+
+def default_gap_tol(model: Model, method: str) -> float:
+    """``GAP_TOL[method] * min(1, loss_range(model))``, but not below the rounding level
+    of the loss, ``1000 eps max(1, f(0))`` (no certificate resolves less).
+
+    With a tiny budget (``E_W E_H`` of 1e-6 and below) the loss varies over the whole
+    feasible set by less than an absolute tolerance, which would then accept a point with
+    the wrong geometry; relative to that range, the target keeps its meaning.
+    """
+    f0, span = _loss_at_zero(model)
+    floor = 1000 * np.finfo(float).eps * max(1.0, f0)
+    return max(GAP_TOL[method] * min(1.0, span), floor)
 
 
 def _feature_dimension(model: Model, p, method: str = "auto") -> int:
@@ -118,22 +149,21 @@ def solve_models(
             key = (tuple(m.groups.sizes), m.loss)
             batches.setdefault(key, []).append(i)
             continue
-        tol = gap_tol if gap_tol is not None else GAP_TOL[meth]
+        tol = gap_tol if gap_tol is not None else default_gap_tol(m, meth)
         formulation = importlib.import_module(RUNNERS[meth])
         out[i] = formulation.solve(
             m, p=dims[i], solver=solver, gap_tol=tol, solver_options=solver_options
         )
     for members in batches.values():
-        tol = gap_tol if gap_tol is not None else GAP_TOL["reduced"]
-        sols = _solve_reduced_batch(
-            [models[i] for i in members], [dims[i] for i in members], tol, solver_options
-        )
+        batch = [models[i] for i in members]
+        tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in batch]
+        sols = _solve_reduced_batch(batch, [dims[i] for i in members], tols, solver_options)
         for i, sol in zip(members, sols):
             out[i] = sol
     return out
 
 
-def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
+def _solve_reduced_batch(models, dims, gap_tols, options) -> list[Solution]:
     from .reduced import newton_options, solve_constrained
 
     options = newton_options(options)
@@ -150,7 +180,7 @@ def _solve_reduced_batch(models, dims, gap_tol, options) -> list[Solution]:
         **options,
     )
     sols = []
-    for model, res, p in zip(models, results, dims):
+    for model, res, p, gap_tol in zip(models, results, dims, gap_tols):
         if not res.converged:
             raise SolverError(
                 f"method='reduced': Newton solver failed for {model!r}: {res.message}"
@@ -238,8 +268,10 @@ def solve(
         Factor multiplying the minority loss weights (the paper's mitigation).
     constraint : {"average", "per_class"}
     gap_tol : float, optional
-        Certified gap below which the result counts as a success (1e-9 for
-        ``"reduced"``, 1e-8 for ``"lowrank"``, 1e-6 for the conic methods).
+        Certified gap below which the result counts as a success. Default: 1e-9 for
+        ``"reduced"``, 1e-8 for ``"lowrank"``, 1e-6 for the others, each multiplied by
+        ``min(1, tau * sigma_max(grad f(0)))``, a bound on how much the loss can vary over
+        the budget (relative targets for tiny budgets; see :func:`default_gap_tol`).
     solver_options : dict, optional
         Passed to the solver (cvxpy keyword arguments, or Newton options).
 

@@ -108,3 +108,26 @@ def test_gram_norms_and_etf_distances():
     assert sol.self_duality_distance() < 1e-14
     skewed = lpm.solve(3, 3, 20.0, 2.0, 0.5)
     assert skewed.etf_distance() > 0.1 and skewed.self_duality_distance() > 1e-3
+
+
+@pytest.mark.parametrize("EWEH", [1e-6, 1e-10, 1e-16])
+def test_tiny_budgets_get_a_relative_gap_target(EWEH):
+    # the loss varies by at most tau sigma_max(grad f(0)) over the whole budget; an
+    # absolute 1e-6 target would accept any point there, so "optimal" means relative
+    from lpm.solve import GAP_TOL, default_gap_tol, loss_range
+
+    ref = lpm.solve(5, 5, 10.0, EWEH, 1.0)  # exact route
+    span = loss_range(ref.model)
+    # for these weights grad f(0) = -diag(pi)(I - J/K): sigma_max = max pi = 10/11 / 5
+    assert span == pytest.approx(10 * math.sqrt(EWEH) * 2 / 11, rel=1e-12)
+    floor = 1000 * np.finfo(float).eps * math.log(10)
+    assert default_gap_tol(ref.model, "nonconvex") == pytest.approx(max(1e-6 * span, floor))
+    assert ref.success and GAP_TOL["reduced"] > ref.gap
+    low = lpm.solve(5, 5, 10.0, EWEH, 1.0, method="lowrank")
+    assert low.success
+    np.testing.assert_allclose(low.classifier_gram(), ref.classifier_gram(), atol=1e-6 * EWEH)
+    # the nonconvex solver stalls far from the geometry at the smallest budgets: it must
+    # say so rather than report "optimal"
+    nc = lpm.solve(5, 5, 10.0, EWEH, 1.0, method="nonconvex")
+    error = np.abs(nc.classifier_gram() - ref.classifier_gram()).max() / EWEH
+    assert nc.success == (error < 1e-2)
