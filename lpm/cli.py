@@ -700,12 +700,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverError as exc:
         print(f"lpm: solver failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    except MemoryError:
-        print(
-            "lpm: error: the problem does not fit in memory (too many classes for the "
-            "method, or for the output asked for)",
-            file=sys.stderr,
-        )
+    except MemoryError as exc:
+        why = " ".join(str(exc).split()) or "too many classes for the method or the output"
+        print(f"lpm: error: the problem does not fit in memory: {why}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `lpm ... --json | head`: the reader left
         sys.stderr.close()

@@ -39,16 +39,19 @@ from .model import Groups, Model
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
 
 
-def check_memory(shape: tuple[int, ...], what: str, limit: float | None) -> None:
-    """Raise ``MemoryError`` before allocating a float64 array of ``shape`` above ``limit``."""
+def check_memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "") -> None:
+    """Raise ``MemoryError`` before allocating a float64 array of ``shape`` above ``limit``
+    (``hint``: what to do instead; default: the grouped statistics)."""
     limit = DEFAULT_MEMORY_LIMIT if limit is None else limit
     need = 8.0 * float(np.prod([float(n) for n in shape]))
     if need > limit:
+        hint = hint or (
+            "use the grouped statistics of the solution (group_geometry, minority_cosine, "
+            "...) or pass a larger memory_limit"
+        )
         raise MemoryError(
             f"{what} would be a {' x '.join(map(str, shape))} array of "
-            f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; use the "
-            "grouped statistics of the solution (group_geometry, minority_cosine, ...) or pass "
-            "a larger memory_limit"
+            f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; {hint}"
         )
 
 

@@ -145,7 +145,8 @@ class Model:
                 raise ValueError(
                     f"class_weights must have one entry per class ({K}), got {cw.size}"
                 )
-            mass = counts * cw
+            with np.errstate(over="ignore"):  # checked just below
+                mass = counts * cw
             if not np.all(np.isfinite(mass)):
                 raise ValueError(
                     "counts * class_weights overflows the double range; rescale them (only "
@@ -221,6 +222,10 @@ class Model:
         R = check.positive_real("R", R, allow_inf=True)
         w = check.positive_real("oversample", oversample)
         K = K_A + K_B
+        from .logits import check_memory
+
+        # the per-class arrays (weights, counts, labels, ...) before any is allocated
+        check_memory((4, K), "the model's per-class arrays", None, f"K = {K} classes is too many")
         if math.isinf(R):
             pi_A, pi_B, counts = 1.0 / K_A, 0.0, None
         else:

@@ -172,10 +172,13 @@ class MinorityCollapseCheck:
             f"R_0 = {self.R0:.10g}. "
         )
         if not a.any():
-            return head + (
-                f"INCONCLUSIVE: the grid ends at R = {self.R.max():.4g}, below R_0; "
-                "extend R_grid beyond the threshold."
+            where = (
+                f"the grid ends at R = {self.R.max():.4g}, below R_0"
+                if self.R.max() < self.R0
+                else "no grid point above R_0 lies outside the band around R_0 where the "
+                "check is not made (the threshold is known only to its tolerance)"
             )
+            return head + f"INCONCLUSIVE: {where}; extend R_grid beyond the threshold."
         parts = []
         if b.any():
             d = self.max_distance[b]

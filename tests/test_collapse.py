@@ -150,3 +150,42 @@ def test_report_distances_match_the_classifiers(R):
     assert dist[0] == pytest.approx(np.linalg.norm(W[0] - W[1]), rel=1e-9, abs=1e-12)
     assert dist[1] == pytest.approx(np.linalg.norm(W[4] - W[6]), rel=1e-9, abs=1e-12)
     assert (dist[1] == 0) == sol.minority_collapsed
+
+
+def test_threshold_for_many_majority_classes():
+    # the bracket reaches R = 1e307: the weights are written without K_A * R (which
+    # overflows from K_A = 18 on)
+    for K_A in (17, 18, 100):
+        R0 = lpm.collapse_threshold(K_A, 2, 1.0, 1.0)
+        below = lpm.solve(K_A, 2, R0 * (1 - 1e-6), 1.0, 1.0)
+        above = lpm.solve(K_A, 2, R0 * (1 + 1e-6), 1.0, 1.0)
+        assert below.minority_collapsed is False and above.minority_collapsed is True
+
+
+def test_label_smoothing_threshold_where_the_test_decides_and_not_where_it_cannot():
+    ls = lpm.get_loss("label_smoothing", alpha=0.1)
+    R0 = lpm.collapse_threshold(5, 5, 1.0, 1.0, loss=ls)  # budget binding: decided
+    assert lpm.solve(5, 5, R0 * (1 - 1e-6), 1.0, 1.0, loss=ls).minority_collapsed is False
+    assert lpm.solve(5, 5, R0 * (1 + 1e-6), 1.0, 1.0, loss=ls).minority_collapsed is True
+    # E_W E_H = 5: the budget's multiplier vanishes as R grows (label smoothing has a
+    # finite minimizer) and the margin sinks into rounding: no threshold is claimed, and
+    # a solve there reports the collapse as undecided rather than guessing
+    with pytest.raises(lpm.SolverError, match="R_0 ~ .* could not be confirmed"):
+        lpm.collapse_threshold(5, 5, 1.0, 5.0, loss=ls)
+    far = lpm.solve(5, 5, 1e12, 1.0, 5.0, loss=ls)
+    assert far.minority_collapsed is None
+    assert "rounding noise" in far.collapse.undecided
+    with pytest.raises(ValueError, match="undecided"):
+        far.collapsed_groups  # noqa: B018
+
+
+def test_squared_loss_threshold_fails_loudly_when_the_budget_goes_slack():
+    with pytest.raises(lpm.SolverError, match=r"R_0 not found: .* not collapsed for R <= 1e"):
+        lpm.collapse_threshold(5, 5, 1.0, 5.0, loss="squared")
+
+
+def test_a_slack_budget_at_infinite_imbalance_leaves_collapse_undetermined():
+    # minority weight 0 and the unconstrained minimizer inside the ball: any minority
+    # classifiers are optimal, so "collapsed" is not a property of the optimum
+    sol = lpm.solve(5, 5, math.inf, 1.0, 1.0, loss="squared")
+    assert sol.minority_collapsed is None and "not unique" in sol.collapse.undecided

@@ -35,6 +35,19 @@ import lpm
         (dict(loss="hinge"), r"loss must be one of 'ce', 'label_smoothing'"),
         (dict(constraint="max"), r"constraint must be one of 'average', 'per_class'"),
         (dict(gap_tol=-1), r"gap_tol must be a finite real number > 0, got -1"),
+        (dict(K_A=10**30), r"K_A must be an integer <= 2\*\*40 \(memory\)"),
+        (dict(R=1e308, oversample=1e-20), r"R / oversample = .* exceeds the double range"),
+        (dict(method="nuclear", solver="BOGUS"), r"solver must be a conic solver installed"),
+        (dict(method="sdp", solver_options={"foo": 1}), r"solver_options \['foo'\] for SCS"),
+        (dict(method="reduced", solver_options={"foo": 1}), r"may hold max_iter, decrement_tol"),
+        (
+            dict(loss="label_smoothing", loss_params={"beta": 1}),
+            r"label smoothing takes one parameter, alpha; got \['beta'\]",
+        ),
+        (
+            dict(loss="label_smoothing", loss_params={"alpha": "x"}),
+            r"alpha must be a real number in \[0, 1\), got 'x'",
+        ),
     ],
 )
 def test_solve_rejects_bad_arguments(kwargs, pattern):
@@ -54,6 +67,9 @@ def test_solve_rejects_bad_arguments(kwargs, pattern):
         ([], r"counts must be a non-empty 1-D sequence"),
         ([[1, 2], [3, 4]], r"counts must be a non-empty 1-D sequence .* shape \(2, 2\)"),
         (["a", "b"], r"counts must be a 1-D sequence of positive numbers"),
+        (["5", "1"], r"counts must be a 1-D sequence of positive numbers"),
+        ([True, True], r"counts must be a 1-D sequence of positive numbers"),
+        ([1e-320, 1e300], r"class weights span more than the double range"),
     ],
 )
 def test_solve_counts_rejects_bad_counts(counts, pattern):
@@ -83,6 +99,20 @@ def test_reduced_method_rejects_a_conic_solver():
 def test_minority_indices_checked():
     with pytest.raises(ValueError, match=r"minority indices must lie in \[0, 3\)"):
         lpm.Model([1, 2, 3], minority=[5])
+    with pytest.raises(ValueError, match=r"minority must be a list of integer class indices"):
+        lpm.Model([1, 2, 3], minority=[0.5])
+    with pytest.raises(ValueError, match=r"pass numpy.flatnonzero\(m\)"):
+        lpm.Model([1, 2, 3], minority=[True, False, True])
+
+
+def test_counts_near_the_top_of_the_double_range():
+    # shares are computed relative to the largest count: no overflow of the sum
+    big = lpm.solve_counts([1e308, 1e308, 1.0], 1.0, 1.0)
+    small = lpm.solve_counts([1.0, 1.0, 1e-308], 1.0, 1.0)
+    assert big.objective == pytest.approx(small.objective, rel=1e-12)
+    assert big.objective > 0.2 and big.success
+    with pytest.raises(ValueError, match="overflows the double range"):
+        lpm.solve_counts([1e300, 1.0], class_weights=[1e10, 1.0])
 
 
 def test_label_smoothing_alpha_checked():
@@ -93,3 +123,5 @@ def test_label_smoothing_alpha_checked():
 def test_numpy_integers_are_accepted():
     sol = lpm.solve(np.int64(2), np.int32(3), np.float64(4.0))
     assert sol.success
+    assert lpm.collapse_threshold(2, 3, rtol=np.float32(1e-6)) > 1
+    assert len(lpm.sweep(2, 3, R=[1.0, 2.0], chunksize=np.int64(1))) == 2

@@ -134,3 +134,8 @@ def test_phase_diagram_rejects_bad_settings():
         lpm.phase_diagram([5], EWEH=[1.0])
     with pytest.raises(ValueError, match="EWEH"):
         lpm.phase_diagram([(5, 5)], EWEH=[0.0])
+
+
+def test_repeated_ratios_count_once():
+    check = lpm.verify_minority_collapse(5, 5, 1.0, 5.0, R_grid=[1.0, 2.0, 2.0, 100.0])
+    assert check.R.tolist() == [1.0, 2.0, 100.0] and check.holds
