@@ -28,6 +28,7 @@ since :math:`f` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}\langle \nabl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -167,7 +168,7 @@ class GroupedLogits(Logits):
     def K(self) -> int:
         return self.groups.K
 
-    @property
+    @cached_property
     def mult(self) -> np.ndarray:
         """Multiplicity ``K_g - 1`` of each within-group singular value."""
         return self.groups.sizes - 1.0
@@ -199,20 +200,13 @@ class GroupedLogits(Logits):
         return V, mult
 
     def value_and_gradient(self, model: Model):
-        """Objective and its gradient, in grouped form (the gradient has the same symmetry)."""
-        V, mult = self.compressed_rows()
-        value, g = model.loss.rows(V, mult)
-        Kg = self.groups.sizes.astype(float)
-        w = self.groups.weights
-        # per-entry gradient of the full matrix: distinct-value derivative / multiplicity
-        own = w * g[:, 0]
-        same = np.divide(w * g[:, 1], self.mult, out=np.zeros_like(own), where=self.mult > 0)
-        cross = w[:, None] * g[:, 2:] / Kg[None, :]
-        # back to (M, s) coordinates: G_M = E^T grad E, gamma_g = within-group singular value
-        GM = cross * np.sqrt(np.outer(Kg, Kg))
-        np.fill_diagonal(GM, own + self.mult * same)
-        gamma = own - same
-        return float((Kg * w) @ value), GroupedLogits(self.groups, GM, gamma)
+        """Objective and its gradient, in grouped form (the gradient has the same symmetry).
+        Computed once per model (see :func:`evaluate_grouped`)."""
+        cached = self.__dict__.get("_evaluated")
+        if cached is None or cached[0] is not model:
+            evaluate_grouped([self], [model])
+            cached = self.__dict__["_evaluated"]
+        return cached[1]
 
     def inner(self, other: GroupedLogits) -> float:
         return float(np.vdot(self.M, other.M) + self.mult @ (self.s * other.s))
@@ -295,7 +289,7 @@ class GroupedLogits(Logits):
             inner = P / np.sqrt(np.outer(Kg, Kg))
             within = np.diagonal(P) / Kg
             norm2 = within + a * (1.0 - 1.0 / Kg)
-            inner[np.diag_indices_from(inner)] = within - a / Kg
+            np.fill_diagonal(inner, within - a / Kg)
             norm2.setflags(write=False)
             inner.setflags(write=False)
             cache[side] = (norm2, inner, np.diagonal(P).copy(), a)
@@ -311,8 +305,7 @@ class GroupedLogits(Logits):
             cos = inner / np.sqrt(np.outer(norm2, norm2))
             rho = P_diag / a
             within = (rho - 1.0) / (rho + self.mult)
-        diag = np.diag_indices_from(cos)
-        cos[diag] = np.where(a > 0, within, cos[diag])
+        np.fill_diagonal(cos, np.where(a > 0, within, np.diagonal(cos)))
         cos[(norm2[:, None] <= 0) | (norm2[None, :] <= 0)] = np.nan
         return np.clip(cos, -1.0, 1.0)
 
@@ -329,3 +322,31 @@ class GroupedLogits(Logits):
         Gm = inner[lab][:, lab]
         Gm[np.diag_indices(self.K)] = norm2[lab]
         return Gm
+
+
+def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -> None:
+    """:meth:`GroupedLogits.value_and_gradient` of many points at once (one loss call for
+    all their compressed rows; the points share the group sizes and the loss), stored on
+    each point. A batch of reduced solves is certified this way."""
+    n, G = len(points), points[0].groups.G
+    rows = [p.compressed_rows() for p in points]
+    V = np.concatenate([r[0] for r in rows])
+    mult = np.concatenate([r[1] for r in rows])
+    value, g = models[0].loss.rows(V, mult)
+    value, g = value.reshape(n, G), g.reshape(n, G, G + 2)
+    Kg = points[0].groups.sizes.astype(float)
+    m = Kg - 1.0
+    w = np.array([p.groups.weights for p in points])  # (n, G)
+    # per-entry gradient of the full matrix: distinct-value derivative / multiplicity
+    own = w * g[:, :, 0]
+    same = np.divide(w * g[:, :, 1], m, out=np.zeros_like(own), where=m > 0)
+    cross = w[:, :, None] * g[:, :, 2:] / Kg
+    # back to (M, s) coordinates: G_M = E^T grad E, gamma_g = within-group singular value
+    GM = cross * np.sqrt(np.outer(Kg, Kg))
+    d = np.arange(G)
+    GM[:, d, d] = own + m * same
+    gamma = own - same
+    totals = ((Kg * w) * value).sum(axis=1)
+    for i, (point, model) in enumerate(zip(points, models)):
+        grad = GroupedLogits(point.groups, GM[i], gamma[i])
+        point.__dict__["_evaluated"] = (model, (float(totals[i]), grad))

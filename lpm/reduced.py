@@ -195,14 +195,24 @@ class ReducedProgram:
         values below 1e-13 of the point's normalized nuclear norm are set to exactly 0;
         the caller's certificate is computed at the snapped point.
         """
-        A, B, s = self.split(y[i : i + 1])
-        Mh = (A @ B @ self.Q.T)[0] / self.omega[i][:, None]
+        return self.all_logits(y[i : i + 1], first=i)[0]
+
+    def all_logits(self, y, first: int = 0) -> list[GroupedLogits]:
+        """:meth:`logits` of problems ``first, first + 1, ...`` for the rows of ``y``, with
+        one batched SVD."""
+        n = y.shape[0]
+        rows = slice(first, first + n)
+        A, B, s = self.split(y)
+        Mh = (A @ B @ self.Q.T) / self.omega[rows][:, :, None]
         U, S, Vt = np.linalg.svd(Mh)
-        size = S.sum() + float(self.c_lin[i] @ y[i])
-        if np.any((S > 0) & (S <= 1e-13 * size)):
-            S = np.where(S <= 1e-13 * size, 0.0, S)
-            Mh = (U * S) @ Vt
-        return GroupedLogits(self.groups[i], self.K * Mh, s[0].copy())
+        size = S.sum(axis=1) + (self.c_lin[rows] * y).sum(axis=1)
+        tiny = S <= 1e-13 * size[:, None]
+        snap = np.flatnonzero(np.any((S > 0) & tiny, axis=1))
+        if snap.size:
+            S = np.where(tiny, 0.0, S)
+            Mh[snap] = (U[snap] * S[snap, None, :]) @ Vt[snap]
+        Mh *= self.K
+        return [GroupedLogits(self.groups[first + i], Mh[i], s[i].copy()) for i in range(n)]
 
     def budget(self, y):
         return 0.5 * (y * y * self.c_hess).sum(axis=1) + (self.c_lin * y).sum(axis=1)
@@ -310,7 +320,7 @@ def newton(
     iters = np.zeros(n, int)
     messages = ["maximum number of iterations reached"] * n
     releases = np.zeros((n, G), int)
-    history = [[] for _ in range(n)]
+    trace = []  # per iteration: (live, value, decrement), split per problem at the end
     flat = np.zeros(n, bool)
     stall = np.zeros(n, int)
     best_dec = np.full(n, np.inf)
@@ -370,8 +380,7 @@ def newton(
         coef = proj / ev
         decrement = (coef * proj).sum(axis=1)
         d = -(U @ coef[:, :, None])[:, :, 0] * act  # held coordinates stay exactly put
-        for i in np.flatnonzero(live):
-            history[i].append((float(value[i]), float(decrement[i])))
+        trace.append((live.copy(), value.copy(), decrement.copy()))
         # -- problems stationary on their face: KKT signs of the held groups ------------
         # decrement ~ 2 x suboptimality: relative to f in the penalized mode (f can be
         # e^-100), absolute for log f; vround: the rounding level of the objective
@@ -476,9 +485,16 @@ def newton(
     gc = P.budget_grad(y)
     lam = multiplier(grad, gc, act) if constrained else lam_pen
     slack = (grad + lam[:, None] * gc)[:, s_cols]
+    logits = P.all_logits(y)
+    history = [[] for _ in range(n)]
+    if trace:
+        was_live, values, decs = (np.array(a) for a in zip(*trace))  # (iterations, n)
+        for i in range(n):
+            rows = was_live[:, i]
+            history[i] = list(zip(values[rows, i].tolist(), decs[rows, i].tolist()))
     return [
         ReducedResult(
-            logits=P.logits(y, i),
+            logits=logits[i],
             multiplier=float(lam[i]) / P.K,
             iterations=int(iters[i]),
             converged=bool(converged[i]),

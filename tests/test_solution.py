@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lpm
 
@@ -131,3 +133,24 @@ def test_tiny_budgets_get_a_relative_gap_target(EWEH):
     nc = lpm.solve(5, 5, 10.0, EWEH, 1.0, method="nonconvex")
     error = np.abs(nc.classifier_gram() - ref.classifier_gram()).max() / EWEH
     assert nc.success == (error < 1e-2)
+
+
+@settings(max_examples=30)
+@given(
+    counts=st.lists(st.sampled_from([1.0, 2.0, 7.0, 50.0]), min_size=1, max_size=8),
+    loss=st.sampled_from(["ce", "label_smoothing", "squared", "squared_centered"]),
+    EWEH=st.floats(1e-8, 1e2),
+)
+def test_loss_range_closed_form_matches_the_gradient_at_zero(counts, loss, EWEH):
+    # the closed form of f(0) and tau sigma_max(grad f(0)) against the dense gradient
+    from lpm.solve import _loss_at_zero
+
+    model = lpm.Model(counts, EWEH, 1.0, loss=loss)
+    zero = np.zeros((model.K, model.K))
+    f0, G = model.loss.dense(zero, model.pi)
+    value, span = _loss_at_zero(model, exact=True)
+    assert value == pytest.approx(f0, rel=1e-12)
+    assert span == pytest.approx(model.tau * np.linalg.norm(G, 2), rel=1e-10, abs=1e-300)
+    # the shortcut (a lower bound, taken only when it is at least 1) gives the same target
+    _, quick = _loss_at_zero(model)
+    assert quick <= span * (1 + 1e-12) and min(1.0, quick) == pytest.approx(min(1.0, span))
