@@ -44,12 +44,16 @@ class Residuals:
     ``nuclear``: :math:`\lVert Z\rVert_* - \tau` (``-inf`` for the penalized form, which
     has no budget); ``E_W``, ``E_H``: average squared norm minus budget (largest per-class
     squared norm minus budget with per-class budgets) of the returned ``W`` and ``H``
-    (``None`` until they are built, and for the penalized form).
+    (``None`` until they are built, and for the penalized form); ``factorization``:
+    :math:`\lVert H W^\top - Z\rVert_F / \lVert Z\rVert_F` for the certified logits ``Z``
+    (0 up to rounding, unless ``p`` columns leave out singular values of a solver's
+    full-rank ``Z``; ``None`` until ``W`` and ``H`` are built).
     """
 
     nuclear: float
     E_W: float | None = None
     E_H: float | None = None
+    factorization: float | None = None
 
 
 # -- certificate kinds -------------------------------------------------------------------
@@ -430,9 +434,20 @@ class Solution:
         if self.residuals.E_W is None:
             cert = self._certificate or NuclearBall()
             self.residuals = Residuals(
-                self.residuals.nuclear, *cert.budget_residuals(self.model, H, W)
+                self.residuals.nuclear,
+                *cert.budget_residuals(self.model, H, W),
+                self._factorization_error(H, W),
             )
         return H, W
+
+    def _factorization_error(self, H, W) -> float | None:
+        """Relative Frobenius distance of ``H W^T`` from the certified logits (dense
+        logits only: a grouped solution's factors are exact by construction)."""
+        if not isinstance(self.logits_repr, DenseLogits):
+            return 0.0
+        Z = self.logits_repr.Z
+        norm = np.linalg.norm(Z)
+        return float(np.linalg.norm(H @ W.T - Z) / norm) if norm > 0 else 0.0
 
     def _omega(self) -> np.ndarray | None:
         return None if self._certificate is None else self._certificate.omega

@@ -154,3 +154,20 @@ def test_loss_range_closed_form_matches_the_gradient_at_zero(counts, loss, EWEH)
     # the shortcut (a lower bound, taken only when it is at least 1) gives the same target
     _, quick = _loss_at_zero(model)
     assert quick <= span * (1 + 1e-12) and min(1.0, quick) == pytest.approx(min(1.0, span))
+
+
+def test_factorization_residual_reports_dropped_singular_values():
+    # SCS returns a full-rank Z; p = K - 1 columns leave out its smallest singular value,
+    # and the residual says by how much H W^T misses the certified Z
+    sol = lpm.solve(
+        5, 5, 10.0, 1.0, 5.0, method="nuclear", solver_options={"eps_abs": 1e-5, "eps_rel": 1e-5}
+    )
+    S = np.linalg.svd(sol.logits, compute_uv=False)
+    assert sol.residuals.factorization is None
+    H, W = sol.H, sol.W
+    assert np.linalg.norm(H @ W.T - sol.logits) > 0
+    assert sol.residuals.factorization == pytest.approx(S[-1] / np.linalg.norm(S), rel=1e-6)
+    assert sol.residuals.factorization > 0
+    exact = lpm.solve(5, 5, 10.0, 1.0, 5.0)
+    exact.W  # noqa: B018
+    assert exact.residuals.factorization == 0.0
