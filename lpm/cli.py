@@ -201,7 +201,6 @@ def cmd_solve(args) -> int:
 
     from .curves import solution_row as row_of
 
-    out = _Output(args)  # a bad --out fails before solving
     if args.counts is not None:
         two_group = ("K_A", "K_B", "R", "oversample")
         given = [f"--{k}" for k in two_group if getattr(args, k) is not None]
@@ -210,6 +209,10 @@ def cmd_solve(args) -> int:
                 f"lpm solve: error: --counts replaces {', '.join(given)}; give one or the "
                 f"other (see 'lpm solve --help')"
             )
+    elif args.R is None:
+        raise UsageError("lpm solve: error: give --R (or --counts) (see 'lpm solve --help')")
+    out = _Output(args)  # after the usage checks, before solving
+    if args.counts is not None:
         sol = lpm.solve_counts(
             args.counts,
             args.E_W,
@@ -221,8 +224,6 @@ def cmd_solve(args) -> int:
         )
         params = {"counts": args.counts, "E_W": args.E_W, "E_H": args.E_H}
     else:
-        if args.R is None:
-            raise UsageError("lpm solve: error: give --R (or --counts) (see 'lpm solve --help')")
         args.K_A = PAPER["K_A"] if args.K_A is None else args.K_A
         args.K_B = PAPER["K_B"] if args.K_B is None else args.K_B
         args.oversample = 1.0 if args.oversample is None else args.oversample

@@ -320,10 +320,23 @@ def collapse_threshold(
         )
     k = int(above[0])
     lo, hi = exps[k - 1] * math.log(10.0), exps[k] * math.log(10.0)
-    x0 = optimize.brentq(phi, lo, hi, xtol=rtol / 4, rtol=4 * np.finfo(float).eps, maxiter=200)
+    try:
+        x0 = optimize.brentq(phi, lo, hi, xtol=rtol / 4, rtol=4 * np.finfo(float).eps)
+    except ValueError:  # phi's sign at the bracket ends differs from the batched grid's
+        from .solution import SolverError
+
+        raise SolverError(
+            f"R_0 not found: the collapse margin changes sign at rounding level between "
+            f"R = 1e{exps[k - 1]} and 1e{exps[k]} (the budget's multiplier has almost "
+            f"vanished); no threshold can be certified for this loss and budget"
+        ) from None
     R0 = float(math.exp(x0))
     _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol)
     return R0
+
+
+#: the confirmation of a threshold is made at R_0 (1 -/+ max(rtol, CONFIRM_RTOL))
+CONFIRM_RTOL = 1e-9
 
 
 def _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol) -> None:
@@ -337,7 +350,9 @@ def _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol) -> None:
     if R0 <= 1.0:
         return
     seen = []
-    for R in (max(1.0, R0 * (1 - rtol)), R0 * (1 + rtol)):
+    # 1e-9 at least: closer to the root the margin is below what the test can resolve
+    delta = max(rtol, CONFIRM_RTOL)
+    for R in (max(1.0, R0 * (1 - delta)), R0 * (1 + delta)):
         model = Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss)
         g = model.groups
         res = solve_constrained(g.sizes, g.weights, model.loss, model.tau, groups=[g])[0]
@@ -351,7 +366,7 @@ def _confirm_threshold(K_A, K_B, E_W, E_H, loss, R0, rtol) -> None:
         seen.append(bool(res.fixed[model.minority_group]))
     if seen != [False, True]:
         raise SolverError(
-            f"R_0 ~ {R0:.10g} could not be confirmed: the exact test at R_0 (1 -/+ {rtol:g}) "
+            f"R_0 ~ {R0:.10g} could not be confirmed: the exact test at R_0 (1 -/+ {delta:g}) "
             f"gives collapsed = {seen}, not [False, True]; the collapse margin there is at "
             f"the solver's rounding level"
         )
@@ -386,15 +401,20 @@ def etf_is_optimal(model: Model) -> bool:
     """Exact test: is the optimum of ``model`` a simplex ETF (``W W^T`` proportional to
     ``I - J/K``)? True iff the best ETF point has a zero Frank-Wolfe gap, up to rounding.
 
-    The rounding allowance is 64 machine epsilons of the terms of the gap and of
-    ``tau * sigma_max(grad f(0))``, the gap's natural scale: a loss that reaches 0 at the
-    ETF (squared loss, centered targets) has a gradient there that is pure rounding, of
-    the order of epsilon times the gradient at 0, not of the gradient itself."""
+    The rounding allowance is 64 machine epsilons of the gap's terms and of
+    ``tau * sigma_max(grad f(Z(1 + d)) - grad f(Z)) / d`` (``d = 2^-30``): the gradient's
+    sensitivity to a relative change of ``Z``, i.e. its rounding level. That term matters
+    where the loss reaches 0 at the ETF (squared loss, centered targets: the gradient
+    there is pure rounding, of the size of ``Z`` times the loss curvature) and vanishes
+    where the loss is flat (cross-entropy at large budgets, whose tiny gradient is
+    computed to full relative accuracy)."""
     from .solution import NuclearBall
 
     _require_reducible(model)
     Z = etf_point(model)
     b = NuclearBall().bound(model, Z, None)  # the certificate every solution carries
-    _, grad0 = Z.scaled(0.0).value_and_gradient(model)
-    scale = b.magnitude + model.tau * grad0.spectral_norm()
+    d = 2.0**-30
+    _, moved = b.logits.scaled(1.0 + d).value_and_gradient(model)
+    change = GroupedLogits(moved.groups, moved.M - b.gradient.M, moved.s - b.gradient.s)
+    scale = b.magnitude + model.tau * change.spectral_norm() / d
     return bool(b.gap <= 64 * np.finfo(float).eps * scale)

@@ -147,7 +147,7 @@ class DenseLogits(Logits):
 
 
 # ---------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)  # its value, gradient, SVD and Grams are cached on the object
 class GroupedLogits(Logits):
     """Symmetry-reduced logits ``Z = E M E^T + sum_g s_g D_g D_g^T`` (see module docstring).
 
@@ -163,6 +163,13 @@ class GroupedLogits(Logits):
     groups: Groups
     M: np.ndarray
     s: np.ndarray
+
+    def __post_init__(self):
+        # read-only: the cached value, gradient, SVD and Grams must stay those of M and s
+        for name in ("M", "s"):
+            array = np.array(getattr(self, name), dtype=float)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
 
     @property
     def K(self) -> int:

@@ -230,10 +230,10 @@ class Model:
             pi_A, pi_B, counts = 1.0 / K_A, 0.0, None
         else:
             pi_A, pi_B = (float(v[0]) for v in two_group_weights(K_A, K_B, R, w))
-            if pi_B == 0:
+            if pi_B == 0 or pi_A == 0:
                 raise ValueError(
-                    f"R / oversample = {R:g} / {w:g} exceeds the double range; use R=inf for "
-                    f"the limit problem"
+                    f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
+                    f"weight underflows to 0); use R=inf for the limit problem"
                 )
             counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
@@ -348,6 +348,13 @@ def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
     (``R = inf``: ``pi_B = 0``). Written with the ratio ``oversample / R`` so that no
     ``K_A * R`` overflows for ``R`` near the top of the double range."""
     R = np.atleast_1d(np.asarray(R, float))
-    ratio = oversample / R  # minority over majority weight
-    pi_A = 1.0 / (K_A + K_B * ratio)
-    return pi_A, ratio * pi_A
+    pi_A, pi_B = np.empty_like(R), np.empty_like(R)
+    # normalized by the larger weight: no overflow for R near either end of the range
+    up = R >= oversample
+    ratio = oversample / R[up]  # minority over majority weight (0 at R = inf)
+    pi_A[up] = 1.0 / (K_A + K_B * ratio)
+    pi_B[up] = ratio * pi_A[up]
+    inverse = R[~up] / oversample
+    pi_B[~up] = 1.0 / (K_B + K_A * inverse)
+    pi_A[~up] = inverse * pi_B[~up]
+    return pi_A, pi_B

@@ -65,7 +65,10 @@ def _loss_at_zero(model: Model, exact: bool = False) -> tuple[float, float]:
     already shows the span is at least 1 (all that :func:`default_gap_tol` needs).
     """
     g = model.groups
-    value, a, b = _row_at_zero(model.loss, model.K)
+    try:
+        value, a, b = _row_at_zero(model.loss, model.K)
+    except TypeError:  # a user's loss that cannot be hashed: not cached
+        value, a, b = _row_at_zero.__wrapped__(model.loss, model.K)
     n = g.sizes.astype(float)
     pi = np.asarray(g.weights, float)
     f0 = value * float(n @ pi)

@@ -339,6 +339,17 @@ def verify_minority_collapse(
     with np.errstate(invalid="ignore", divide="ignore"):
         stats = [s.minority_stats() for s in sols]
     reports = [s.collapse for s in sols]
+    undecided = [(r, rep.undecided) for r, rep in zip(R, reports) if rep.undecided]
+    if limit.collapse.undecided:
+        undecided.append((math.inf, limit.collapse.undecided))
+    if undecided:
+        from .solution import SolverError
+
+        r, why = undecided[0]
+        raise SolverError(
+            f"the exact collapse test is undecided at R = {r:g} ({why}); the sharp "
+            f"Theorem-5 check cannot be made on this grid"
+        )
     return MinorityCollapseCheck(
         K_A=K_A,
         K_B=K_B,

@@ -291,3 +291,11 @@ def test_grid_syntax():
     assert parse_grid("2:5", integer=True) == [2, 3, 4, 5]
     g = parse_grid("1:1e4:41")
     assert len(g) == 41 and g[0] == 1.0 and g[-1] == 1e4
+
+
+def test_a_usage_error_creates_no_output_directory(tmp_path, capsys):
+    out = tmp_path / "never"
+    code, _, err = run(capsys, "solve", "--counts", "1,2", "--R", "3", "--out", str(out))
+    assert code == 2 and "--counts replaces --R" in err and not out.exists()
+    code, _, err = run(capsys, "curve", "--R", "1,10", "--y", "status", "--out", str(out))
+    assert code == 2 and not out.exists()

@@ -189,3 +189,26 @@ def test_a_slack_budget_at_infinite_imbalance_leaves_collapse_undetermined():
     # classifiers are optimal, so "collapsed" is not a property of the optimum
     sol = lpm.solve(5, 5, math.inf, 1.0, 1.0, loss="squared")
     assert sol.minority_collapsed is None and "not unique" in sol.collapse.undecided
+
+
+@pytest.mark.parametrize("rtol", [1e-8, 1e-13])
+def test_threshold_at_tight_rtol_is_confirmed(rtol):
+    # below 1e-9 the confirmation is made at R_0 (1 -/+ 1e-9): the margin closer to
+    # the root is beneath what the exact test resolves, not a reason to fail
+    R0 = lpm.collapse_threshold(5, 5, 1.0, 5.0, rtol=rtol)
+    assert R0 == pytest.approx(12.1924470806, rel=1e-10)
+    assert lpm.collapse_threshold(1, 2, 1.0, 1.0, rtol=1e-14) == pytest.approx(13.4667830638)
+
+
+def test_etf_test_at_large_budgets_and_zero_loss():
+    from lpm.collapse import etf_is_optimal
+
+    # cross-entropy at a large budget: the optimum's loss is ~1e-18 and the ETF's ~5e-15;
+    # the allowance follows the gradient's own rounding, so imbalance is still seen
+    assert not etf_is_optimal(lpm.Model.two_group(5, 5, 1e8, 1.0, 1000.0))
+    assert not etf_is_optimal(lpm.Model.two_group(5, 5, 2.0, 1.0, 1000.0))
+    assert etf_is_optimal(lpm.Model.two_group(5, 5, 1.0, 1.0, 1000.0))
+    # squared loss with centered targets reaches 0 at the ETF, for any K
+    for K in (3, 10, 1000):
+        assert lpm.solve_counts([1.0] * K, 1, 1, loss="squared_centered").is_simplex_etf()
+        assert not lpm.solve_counts([1.0] * K, 1, 1, loss="squared").is_simplex_etf()

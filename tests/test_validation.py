@@ -36,7 +36,7 @@ import lpm
         (dict(constraint="max"), r"constraint must be one of 'average', 'per_class'"),
         (dict(gap_tol=-1), r"gap_tol must be a finite real number > 0, got -1"),
         (dict(K_A=10**30), r"K_A must be an integer <= 2\*\*40 \(memory\)"),
-        (dict(R=1e308, oversample=1e-20), r"R / oversample = .* exceeds the double range"),
+        (dict(R=1e308, oversample=1e-20), r"R / oversample = .* is out of the double range"),
         (dict(method="nuclear", solver="BOGUS"), r"solver must be a conic solver installed"),
         (dict(method="sdp", solver_options={"foo": 1}), r"solver_options \['foo'\] for SCS"),
         (dict(method="reduced", solver_options={"foo": 1}), r"may hold max_iter, decrement_tol"),
@@ -125,3 +125,32 @@ def test_numpy_integers_are_accepted():
     assert sol.success
     assert lpm.collapse_threshold(2, 3, rtol=np.float32(1e-6)) > 1
     assert len(lpm.sweep(2, 3, R=[1.0, 2.0], chunksize=np.int64(1))) == 2
+
+
+def test_ratios_near_either_end_of_the_double_range():
+    # weights normalized by the larger one: R = 1e-300 is the mirror of R = 1e300
+    tiny = lpm.solve(5, 5, 1e-300, 1.0, 5.0)
+    huge = lpm.solve(5, 5, 1e300, 1.0, 5.0)
+    assert tiny.success and tiny.objective == pytest.approx(huge.objective, rel=1e-12)
+    assert np.isfinite(lpm.Model.two_group(5, 5, 1e-309).pi).all()
+
+
+def test_a_loss_that_cannot_be_hashed_still_solves():
+    class Weighted(lpm.losses.SquaredLoss):
+        def __init__(self):
+            super().__init__("centered")
+            self.tag = np.zeros(2)  # an array attribute: unhashable
+
+    model = lpm.Model([3.0, 2.0, 1.0], 1.0, 1.0, loss=Weighted())
+    ref = lpm.solve_counts([3.0, 2.0, 1.0], 1.0, 1.0, loss="squared_centered")
+    sol = lpm.solve_model(model, method="lowrank")
+    assert sol.objective == pytest.approx(ref.objective, abs=1e-9)
+
+
+def test_grouped_logits_are_read_only():
+    sol = lpm.solve(5, 5, 10.0)
+    Z = sol.logits_repr
+    with pytest.raises(ValueError, match="read-only"):
+        Z.s[0] = 1.0
+    with pytest.raises(AttributeError):
+        Z.s = Z.s * 0.5

@@ -139,3 +139,11 @@ def test_phase_diagram_rejects_bad_settings():
 def test_repeated_ratios_count_once():
     check = lpm.verify_minority_collapse(5, 5, 1.0, 5.0, R_grid=[1.0, 2.0, 2.0, 100.0])
     assert check.R.tolist() == [1.0, 2.0, 100.0] and check.holds
+
+
+def test_an_undecided_collapse_test_stops_the_check():
+    # label smoothing with a budget its majority nearly fills: at R = 1e11 the exact test
+    # cannot decide, and the check must not read that as "not collapsed"
+    ls = lpm.get_loss("label_smoothing", alpha=0.1)
+    with pytest.raises(lpm.SolverError, match="undecided at R = 1e\\+11"):
+        lpm.verify_minority_collapse(5, 5, 1.0, 4.6, R_grid=[1e3, 1e11], loss=ls)
