@@ -105,3 +105,15 @@ def choice(name: str, value, allowed) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
+
+
+def solver_options(method: str, options: dict | None, allowed) -> dict:
+    """A copy of ``options`` whose keys are all among ``allowed`` (a method's own
+    solver settings)."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"solver_options for method={method!r} must be among {sorted(allowed)}, got {unknown}"
+        )
+    return options

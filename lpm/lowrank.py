@@ -640,10 +640,5 @@ def solve(
         raise ValueError(
             f"method='lowrank' uses its own L-BFGS solver ('lbfgs'), got solver={solver!r}"
         )
-    options = dict(solver_options or {})
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"solver_options for method='lowrank' must be among {sorted(DEFAULTS)}, got {unknown}"
-        )
+    options = check.solver_options("lowrank", solver_options, DEFAULTS)
     return solve_lowrank(model, p=p, gap_tol=gap_tol, **options)

@@ -414,10 +414,5 @@ def solve(
             f"method='nonconvex' uses its own accelerated gradient solver ('apg'), got "
             f"solver={solver!r}"
         )
-    options = dict(solver_options or {})
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"solver_options for method='nonconvex' must be among {sorted(DEFAULTS)}, got {unknown}"
-        )
+    options = check.solver_options("nonconvex", solver_options, DEFAULTS)
     return solve_nonconvex(model, p=p, gap_tol=gap_tol, **options)

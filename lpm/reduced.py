@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validation as check
 from .logits import GroupedLogits
 from .losses import Loss
 
@@ -539,14 +540,7 @@ NEWTON_OPTIONS = ("max_iter", "decrement_tol")
 
 def newton_options(options: dict | None) -> dict:
     """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others)."""
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(NEWTON_OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"solver_options for method='reduced' may hold {', '.join(NEWTON_OPTIONS)}; "
-            f"got {', '.join(map(repr, unknown))}"
-        )
-    return options
+    return check.solver_options("reduced", options, NEWTON_OPTIONS)
 
 
 def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, **options):

@@ -39,7 +39,10 @@ import lpm
         (dict(R=1e308, oversample=1e-20), r"R / oversample = .* is out of the double range"),
         (dict(method="nuclear", solver="BOGUS"), r"solver must be a conic solver installed"),
         (dict(method="sdp", solver_options={"foo": 1}), r"solver_options \['foo'\] for SCS"),
-        (dict(method="reduced", solver_options={"foo": 1}), r"may hold max_iter, decrement_tol"),
+        (
+            dict(method="reduced", solver_options={"foo": 1}),
+            r"solver_options for method='reduced' must be among \['decrement_tol', 'max_iter'\]",
+        ),
         (
             dict(loss="label_smoothing", loss_params={"beta": 1}),
             r"label smoothing takes one parameter, alpha; got \['beta'\]",
