@@ -59,13 +59,14 @@ def positive_real(name: str, value, *, allow_inf: bool = False) -> float:
     return value
 
 
-def nonnegative_real(name: str, value) -> float:
-    """A finite real number >= 0."""
+def real_at_least(name: str, value, minimum: float) -> float:
+    """A finite real number >= ``minimum``."""
+    allowed = f"a finite real number >= {minimum:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
     value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite real number >= 0, got {value}")
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be {allowed}, got {value}")
     return value
 
 

@@ -17,23 +17,12 @@ from __future__ import annotations
 import decimal
 import fractions
 import math
-import numbers
 
 import numpy as np
 
 from . import _validation as check
 
 _PRECISION = 60
-
-
-def _ratio(name: str, value) -> float:
-    """A finite real number >= 1 (an imbalance factor)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite real number >= 1, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 1.0:
-        raise ValueError(f"{name} must be a finite real number >= 1, got {value}")
-    return value
 
 
 def _check_smallest(n_max: int, ratio: float, name: str) -> None:
@@ -68,7 +57,7 @@ def long_tailed(K: int, rho: float, n_max: int = 5000) -> np.ndarray:
         An argument out of range (the message names it).
     """
     K = check.class_count("K", K)
-    rho = _ratio("rho", rho)
+    rho = check.real_at_least("rho", rho, 1.0)
     n_max = check.class_count("n_max", n_max)
     _check_smallest(n_max, rho, "rho")
     if K == 1:
@@ -131,7 +120,7 @@ def step(K: int, n_minority_classes: int, R: float, n_max: int = 5000) -> np.nda
         raise ValueError(
             f"n_minority_classes must be an integer in [0, K={K}], got {n_minority_classes}"
         )
-    R = _ratio("R", R)
+    R = check.real_at_least("R", R, 1.0)
     n_max = check.class_count("n_max", n_max)
     _check_smallest(n_max, R, "R")  # also with no minority classes, as documented
     small = math.floor(fractions.Fraction(n_max) / fractions.Fraction(R))  # exact
