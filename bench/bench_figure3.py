@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import lpm
-from lpm import sdp
+from lpm.solvers import sdp
 
 R_GRID = 10.0 ** (0.1 * np.arange(41))
 SETTING = dict(K_A=5, K_B=5, E_W=1.0, E_H=5.0)

@@ -27,7 +27,7 @@ Methods:
 * ``nonconvex``: accelerated projected gradient on ``(W, H)`` (``method="nonconvex"``);
 * ``nuclear``: the nuclear-norm program through cvxpy + SCS at this package's tight
   settings (``method="nuclear"``);
-* ``sdp-scs``: the generic route of the paper's code: ``lpm.sdp.problem(model)`` solved by
+* ``sdp-scs``: the generic route of the paper's code: ``lpm.solvers.sdp.problem(model)`` solved by
   cvxpy with ``solver="SCS"`` and no options (cvxpy's SCS defaults), its Gram matrix
   factored into ``W``, ``H`` and certified like every other row.
 
@@ -82,7 +82,7 @@ def counts(shape: str, K: int):
 def jobs_for(shape: str, K: int):
     """``(method, settings, options)`` to run for one case."""
     import lpm
-    from lpm.solve import REDUCED_MAX_G
+    from lpm.solvers.reduced import REDUCED_MAX_G
 
     model = lpm.Model(counts(shape, K), E_W, E_H)
     out = [("lowrank", "gap_tol=1e-8", {"method": "lowrank", "gap_tol": 1e-8})]
@@ -101,8 +101,9 @@ def jobs_for(shape: str, K: int):
 def _paper_sdp(model):
     """The paper's route: the 2K x 2K SDP with SCS at its defaults, factored and certified."""
     import lpm
-    from lpm import sdp
-    from lpm.logits import DenseLogits
+    from lpm.certificates import certify, fit_budgets
+    from lpm.model.logits import DenseLogits
+    from lpm.solvers import sdp
 
     started = time.perf_counter()
     prob, X = sdp.problem(model)
@@ -110,8 +111,8 @@ def _paper_sdp(model):
     if X.value is None:
         raise lpm.SolverError(f"SCS ended with status {prob.status!r}")
     p = model.min_exact_dimension
-    H, W = sdp.fit_budgets(*sdp.factor_gram(X.value, model.K, p), model)
-    return lpm.Solution.certify(
+    H, W = fit_budgets(*sdp.factor_gram(X.value, model.K, p), model)
+    return certify(
         model,
         DenseLogits(H @ W.T),
         method="sdp",

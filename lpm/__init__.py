@@ -9,12 +9,28 @@ Flat public API::
     lpm.sweep(5, 5, R=[1, 10, 100], E_W=1, E_H=5)        # a tidy table over a grid
     lpm.verify_minority_collapse(5, 5, 1, 5).verdict     # Theorem 5, checked sharply
 
-Figures: :mod:`lpm.plotting`; command line: ``lpm --help`` (:mod:`lpm.cli`).
+The package is layered (``docs/architecture.md``): :mod:`lpm.geometry` (measurements on
+arrays), :mod:`lpm.model` (what is solved), :mod:`lpm.certificates` (certificates and the
+:class:`Solution` record), :mod:`lpm.solvers` (the routes and the dispatch),
+:mod:`lpm.analysis` (exact collapse, thresholds, closed forms), :mod:`lpm.plotting`
+(figures), :mod:`lpm.studies` (sweeps, phase diagrams, Theorem 5) and :mod:`lpm.cli`.
 """
 
-from . import counts
-from .collapse import CollapseReport, collapse_margin, collapse_threshold, etf_is_optimal
-from .curves import SweepTable, sweep, sweep_models
+import sys as _sys
+
+from . import analysis as analysis
+from . import geometry as geometry
+from ._version import __version__ as __version__
+from .analysis import (
+    BalancedOptimum,
+    CollapseReport,
+    balanced_optimum,
+    collapse_margin,
+    collapse_report,
+    collapse_threshold,
+    etf_is_optimal,
+)
+from .certificates import Solution, SolverError
 from .geometry import (
     PairStats,
     cosine_matrix,
@@ -26,23 +42,45 @@ from .geometry import (
     self_duality_distance,
     simplex_etf_gram,
 )
-from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
-from .lowrank import solve_lowrank
-from .model import Model
-from .nonconvex import solve_nonconvex
-from .penalized import (
+from .model import (
+    CrossEntropy,
+    LabelSmoothing,
+    Loss,
+    Model,
     PenalizedModel,
+    SquaredLoss,
+    counts,
+    get_loss,
+)
+from .solvers import (
+    METHODS,
+    choose_method,
+    solve,
+    solve_counts,
+    solve_lowrank,
+    solve_model,
+    solve_models,
+    solve_nonconvex,
     solve_penalized,
     solve_penalized_counts,
     solve_penalized_model,
 )
-from .phase import phase_diagram
-from .solution import Solution, SolverError
-from .solve import METHODS, choose_method, solve, solve_counts, solve_model, solve_models
-from .theory import BalancedOptimum, balanced_optimum
-from .verify import MinorityCollapseCheck, verify_minority_collapse
+from .studies import (
+    MinorityCollapseCheck,
+    SweepTable,
+    phase_diagram,
+    sweep,
+    sweep_models,
+    verify_minority_collapse,
+)
 
-__version__ = "0.1.0"
+# Module paths of the flat layout before 0.2 (CHANGELOG.md): ``lpm.counts``,
+# ``lpm.collapse`` and ``lpm.theory`` keep working, as imports and as attributes.
+collapse = analysis
+theory = analysis.theory
+for _old, _new in (("counts", counts), ("collapse", analysis), ("theory", analysis.theory)):
+    _sys.modules[f"{__name__}.{_old}"] = _new
+del _old, _new
 
 __all__ = [
     "BalancedOptimum",
@@ -63,6 +101,7 @@ __all__ = [
     "choose_method",
     "counts",
     "collapse_margin",
+    "collapse_report",
     "collapse_threshold",
     "cosine_matrix",
     "etf_distance",

@@ -118,3 +118,23 @@ def solver_options(method: str, options: dict | None, allowed) -> dict:
             f"solver_options for method={method!r} must be among {sorted(allowed)}, got {unknown}"
         )
     return options
+
+
+#: refuse to build K x p arrays larger than this many bytes (override per call)
+DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+
+
+def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "") -> None:
+    """Raise ``MemoryError`` before allocating a float64 array of ``shape`` above ``limit``
+    (``hint``: what to do instead; default: the grouped statistics)."""
+    limit = DEFAULT_MEMORY_LIMIT if limit is None else limit
+    need = 8.0 * float(np.prod([float(n) for n in shape]))
+    if need > limit:
+        hint = hint or (
+            "use the grouped statistics of the solution (group_geometry, minority_cosine, "
+            "...) or pass a larger memory_limit"
+        )
+        raise MemoryError(
+            f"{what} would be a {' x '.join(map(str, shape))} array of "
+            f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; {hint}"
+        )

@@ -118,7 +118,7 @@ def test_gap_bounds_the_true_suboptimality_of_perturbed_points():
     best = lpm.solve_model(model)
     Z0 = best.logits
     rng = np.random.default_rng(7)
-    from lpm.logits import DenseLogits
+    from lpm.model.logits import DenseLogits
 
     for scale in (1e-1, 1e-3, 1e-5):
         Z = DenseLogits(Z0 + scale * rng.standard_normal(Z0.shape))

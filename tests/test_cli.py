@@ -152,7 +152,7 @@ def test_an_unusable_out_directory_fails_before_solving(tmp_path, capsys):
 
 
 def test_solve_leaves_out_the_k_by_k_arrays_at_large_k(capsys, monkeypatch):
-    monkeypatch.setattr(lpm.cli, "MAX_K_ARRAYS", 8)  # K = 10 counts as large here
+    monkeypatch.setattr(lpm.cli.commands, "MAX_K_ARRAYS", 8)  # K = 10 counts as large here
     code, out, _ = run(capsys, "solve", "--R", "100", "--json")
     data = json.loads(out)
     assert code == 0 and "W" not in data and "omitted for K > 8" in data["arrays"]

@@ -179,9 +179,19 @@ def test_label_smoothing_threshold_where_the_test_decides_and_not_where_it_canno
         far.collapsed_groups  # noqa: B018
 
 
-def test_squared_loss_threshold_fails_loudly_when_the_budget_goes_slack():
-    with pytest.raises(lpm.SolverError, match=r"R_0 not found: .* not collapsed for R <= 1e"):
-        lpm.collapse_threshold(5, 5, 1.0, 5.0, loss="squared")
+def test_squared_loss_with_a_slack_budget_never_collapses():
+    # the squared loss's own minimizer Z = I has ||Z||_* = K <= tau = K sqrt(5): the budget
+    # never binds, Z = I is the optimum at every finite R, and its classifiers are
+    # orthogonal. R_0 = inf, and the exact test agrees at every R (it once looked for a
+    # root of the margin of a restricted program whose budget was wrongly held binding)
+    assert lpm.collapse_threshold(5, 5, 1.0, 5.0, loss="squared") == math.inf
+    for R in (1.0, 1e3, 1e19, 1e300):
+        sol = lpm.solve(5, 5, R, 1.0, 5.0, loss="squared")
+        assert sol.multiplier == 0.0 and sol.minority_collapsed is False
+        assert sol.minority_cosine == 0.0
+    # with a binding budget (tau = 5 < K = 10) there is no such shortcut
+    with pytest.raises(lpm.SolverError, match="R_0 not found"):
+        lpm.collapse_threshold(5, 5, 1.0, 0.25, loss="squared")
 
 
 def test_a_slack_budget_at_infinite_imbalance_leaves_collapse_undetermined():
@@ -201,7 +211,7 @@ def test_threshold_at_tight_rtol_is_confirmed(rtol):
 
 
 def test_etf_test_at_large_budgets_and_zero_loss():
-    from lpm.collapse import etf_is_optimal
+    from lpm.analysis import etf_is_optimal
 
     # cross-entropy at a large budget: the optimum's loss is ~1e-18 and the ETF's ~5e-15;
     # the allowance follows the gradient's own rounding, so imbalance is still seen

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.losses import get_loss
+from lpm.model.losses import get_loss
 
 LOSSES = [
     get_loss("ce"),

@@ -268,7 +268,7 @@ def test_per_class_budgets_are_refused():
 @pytest.mark.parametrize("alpha", [0.0, 0.2])
 def test_gauss_newton_diagonal_is_the_diagonal_of_jt_hessian_j(alpha):
     # the explicit route: Jacobian of Z = H W^T times the softmax Hessian of each row
-    from lpm.lowrank import _Objective
+    from lpm.solvers.sphere_lbfgs import _Objective
 
     K, p = 4, 3
     rng = np.random.default_rng(7)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from scipy import optimize
 
 import lpm
-from lpm.logits import DenseLogits
-from lpm.solution import NuclearPenalty
+from lpm.certificates import NuclearPenalty
+from lpm.model.logits import DenseLogits
 
 
 def penalized_value(model, Z):
@@ -195,3 +195,19 @@ def test_no_certificate_below_the_exact_dimension():
     sol = lpm.solve_penalized(2, 2, 10.0, 1e-2, 1e-2, method="nonconvex", p=1)
     assert sol.status == "uncertified" and math.isinf(sol.gap) and not sol.success
     assert sol.objective >= lpm.solve_penalized(2, 2, 10.0, 1e-2, 1e-2).objective - 1e-12
+
+
+def test_grouped_cosines_of_the_per_sample_penalty_are_those_of_W():
+    # With a per-sample penalty W W^T is the Gram of (D^1/2 Z), not of Z; the grouped
+    # statistics once took their cosines from Z and reported -0.0197 for a minority whose
+    # classifiers have mean cosine 0.2847 (visible only with three or more groups)
+    counts = [50, 50, 10, 10, 1, 1, 1]
+    sol = lpm.solve_penalized_counts(counts, 0.02, 0.02, per_sample_penalty=True)
+    assert sol.method == "reduced"
+    W = sol.W
+    for members in ([4, 5, 6], [2, 3], [0, 1], [2, 3, 4]):
+        dense = lpm.minority_collapse_stats(W, members)
+        grouped = sol.pair_stats(members)
+        assert grouped.mean_cosine == pytest.approx(dense.mean_cosine, abs=1e-12)
+        assert grouped.min_cosine == pytest.approx(dense.min_cosine, abs=1e-12)
+    assert sol.minority_cosine == pytest.approx(0.28465700846501757, abs=1e-12)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.logits import DenseLogits
-from lpm.sdp import PerClassDual, fit_budgets, psd_lift, stationarity_multipliers
+from lpm.certificates import PerClassDual, fit_budgets, psd_lift, stationarity_multipliers
+from lpm.model.logits import DenseLogits
 
 
 def test_balanced_per_class_optimum_is_the_theorem_1_etf():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.curves import figure3_table
+from lpm.studies.sweep import figure3_table
 
 # lpm.plotting is imported by the fixture, not at collection, so that the examples
 # Hypothesis draws elsewhere do not depend on which test files are collected (it draws

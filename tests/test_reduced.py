@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lpm
-from lpm.logits import DenseLogits, GroupedLogits, helmert_basis
-from lpm.losses import get_loss
 from lpm.model import group_by_weight
-from lpm.reduced import ReducedProgram, solve_constrained
+from lpm.model.logits import DenseLogits, GroupedLogits, helmert_basis
+from lpm.model.losses import get_loss
+from lpm.solvers.reduced import solve_constrained
+from lpm.solvers.reduced_program import ReducedProgram
 
 
 def random_grouped(sizes, seed):

@@ -116,7 +116,7 @@ def test_gram_norms_and_etf_distances():
 def test_tiny_budgets_get_a_relative_gap_target(EWEH):
     # the loss varies by at most tau sigma_max(grad f(0)) over the whole budget; an
     # absolute 1e-6 target would accept any point there, so "optimal" means relative
-    from lpm.solve import GAP_TOL, default_gap_tol, loss_range
+    from lpm.solvers.dispatch import GAP_TOL, default_gap_tol, loss_range
 
     ref = lpm.solve(5, 5, 10.0, EWEH, 1.0)  # exact route
     span = loss_range(ref.model)
@@ -143,7 +143,7 @@ def test_tiny_budgets_get_a_relative_gap_target(EWEH):
 )
 def test_loss_range_closed_form_matches_the_gradient_at_zero(counts, loss, EWEH):
     # the closed form of f(0) and tau sigma_max(grad f(0)) against the dense gradient
-    from lpm.solve import _loss_at_zero
+    from lpm.solvers.dispatch import _loss_at_zero
 
     model = lpm.Model(counts, EWEH, 1.0, loss=loss)
     zero = np.zeros((model.K, model.K))

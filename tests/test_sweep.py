@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.curves import FIGURE3, PARAMETERS, RESULT_COLUMNS, figure3_table
+from lpm.studies.sweep import FIGURE3, PARAMETERS, RESULT_COLUMNS, figure3_table
 
 R41 = FIGURE3["R"]
 

@@ -139,7 +139,7 @@ def test_ratios_near_either_end_of_the_double_range():
 
 
 def test_a_loss_that_cannot_be_hashed_still_solves():
-    class Weighted(lpm.losses.SquaredLoss):
+    class Weighted(lpm.SquaredLoss):
         def __init__(self):
             super().__init__("centered")
             self.tag = np.zeros(2)  # an array attribute: unhashable

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import lpm
-from lpm.curves import FIGURE3
-from lpm.verify import default_R_grid
+from lpm.studies.sweep import FIGURE3
+from lpm.studies.theorem5 import default_R_grid
 
 
 @pytest.fixture(scope="module")

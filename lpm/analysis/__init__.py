@@ -1,0 +1,37 @@
+"""Analysis of the model's optimum, decided exactly: which classifiers collapse, the
+threshold :math:`R_0` of Minority Collapse, whether the optimum is a simplex ETF, and the
+closed forms the solvers are checked against.
+
+* :mod:`~lpm.analysis.collapse`: the exact collapse test of every group;
+* :mod:`~lpm.analysis.threshold`: :math:`R_0` of the two-group model;
+* :mod:`~lpm.analysis.etf`: the exact simplex-ETF test;
+* :mod:`~lpm.analysis.theory`: closed forms (the balanced optimum of Theorem 1).
+
+Importing this package registers the exact tests that a :class:`lpm.Solution` answers
+on request (:func:`lpm.certificates.register_exact_tests`).
+"""
+
+from ..certificates import CollapseReport, register_exact_tests
+from .collapse import collapse_report, collapse_unavailable
+from .etf import etf_is_optimal, etf_point
+from .theory import BalancedOptimum, balanced_optimum
+from .threshold import CONFIRM_RTOL, collapse_margin, collapse_threshold
+
+register_exact_tests(
+    collapse_report=collapse_report,
+    collapse_unavailable=collapse_unavailable,
+    etf_is_optimal=etf_is_optimal,
+)
+
+__all__ = [
+    "CONFIRM_RTOL",
+    "BalancedOptimum",
+    "CollapseReport",
+    "balanced_optimum",
+    "collapse_margin",
+    "collapse_report",
+    "collapse_threshold",
+    "collapse_unavailable",
+    "etf_is_optimal",
+    "etf_point",
+]

@@ -1,0 +1,295 @@
+"""The subcommands: each reads its parsed arguments, runs the library, prints and writes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.threshold import collapse_threshold
+from ..solvers.dispatch import solve, solve_counts
+from ..studies.phase import phase_diagram
+from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
+from ..studies.table import SweepTable
+from ..studies.theorem5 import verify_minority_collapse
+from .options import PAPER, UsageError
+from .output import Output, fmt, print_table
+
+#: ``lpm solve`` puts W, H and the cosine matrix into its JSON up to this many classes
+#: (beyond, they are K x K arrays of no use on a terminal; the Python API has them)
+MAX_K_ARRAYS = 1000
+
+
+def _executor(args):
+    if getattr(args, "workers", 1) and args.workers > 1:
+        import concurrent.futures
+
+        return concurrent.futures.ProcessPoolExecutor(max_workers=args.workers)
+    return None
+
+
+def cmd_solve(args) -> int:
+    if args.counts is not None:
+        two_group = ("K_A", "K_B", "R", "oversample")
+        given = [f"--{k}" for k in two_group if getattr(args, k) is not None]
+        if given:
+            raise UsageError(
+                f"lpm solve: error: --counts replaces {', '.join(given)}; give one or the "
+                f"other (see 'lpm solve --help')"
+            )
+    elif args.R is None:
+        raise UsageError("lpm solve: error: give --R (or --counts) (see 'lpm solve --help')")
+    out = Output(args)  # after the usage checks, before solving
+    if args.counts is not None:
+        sol = solve_counts(
+            args.counts,
+            args.E_W,
+            args.E_H,
+            method=args.method,
+            solver=args.solver,
+            loss=args.loss,
+            p=len(args.counts) if args.p is None else args.p,
+        )
+        params = {"counts": args.counts, "E_W": args.E_W, "E_H": args.E_H}
+    else:
+        args.K_A = PAPER["K_A"] if args.K_A is None else args.K_A
+        args.K_B = PAPER["K_B"] if args.K_B is None else args.K_B
+        args.oversample = 1.0 if args.oversample is None else args.oversample
+        sol = solve(
+            args.K_A,
+            args.K_B,
+            args.R,
+            args.E_W,
+            args.E_H,
+            method=args.method,
+            solver=args.solver,
+            loss=args.loss,
+            oversample=args.oversample,
+            p=args.K_A + args.K_B if args.p is None else args.p,
+        )
+        params = {
+            "K_A": args.K_A,
+            "K_B": args.K_B,
+            "R": args.R,
+            "E_W": args.E_W,
+            "E_H": args.E_H,
+            "oversample": args.oversample,
+        }
+    row = {**params, **solution_row(sol)}
+    if out.dir is not None:
+        flat = {k: (",".join(map(fmt, v)) if isinstance(v, list) else v) for k, v in row.items()}
+        SweepTable([flat], tuple(flat)).to_csv(out.dir / "solution.csv")
+        out.files.append(str(out.dir / "solution.csv"))
+    data = {"parameters": params, "solution": solution_row(sol), "message": sol.message}
+    arrays = sol.model.K <= MAX_K_ARRAYS
+    if arrays and (args.json or out.dir is not None):  # K x K arrays: only when written
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data.update(W=sol.W, H=sol.H, classifier_cosines=sol.classifier_cosines())
+    elif not arrays:
+        data["arrays"] = f"W, H and the cosines are omitted for K > {MAX_K_ARRAYS}"
+    out.json_file(data, "solution")
+    if arrays:
+        from ..plotting.figures import geometry_figure
+
+        out.figure(lambda: geometry_figure(sol), "geometry")
+    if args.json:
+        out.done(data)
+        return 0 if sol.success else 1
+    print(sol.model.program())
+    r = data["solution"]
+    for key in (
+        "objective",
+        "gap",
+        "status",
+        "method",
+        "solver",
+        "minority_cosine",
+        "majority_cosine",
+        "minority_within",
+        "minority_collapsed",
+        "time",
+    ):
+        print(f"  {key:<20} {fmt(r[key])}")
+    out.done(data)
+    return 0 if sol.success else 1
+
+
+def _model_grid_args(args) -> dict:
+    kw = {
+        "K_A": args.K_A,
+        "K_B": args.K_B,
+        "R": args.R,
+        "E_W": args.E_W,
+        "oversample": args.oversample,
+    }
+    if args.EWEH is not None:
+        if args.E_H is not None:
+            raise UsageError(
+                "lpm curve: error: give --E_H or --EWEH, not both (see 'lpm curve --help')"
+            )
+        kw["EWEH"] = args.EWEH
+    else:
+        kw["E_H"] = args.E_H if args.E_H is not None else [PAPER["E_H"]]
+    return kw
+
+
+def cmd_curve(args) -> int:
+    from ..plotting.figures import curve_figure
+
+    kw = _model_grid_args(args)
+    if args.y not in NUMERIC_COLUMNS:
+        raise UsageError(
+            f"lpm curve: error: --y must be a numeric column: {', '.join(NUMERIC_COLUMNS)}"
+        )
+    swept = [c for c in ("R", "EWEH", "E_H", "E_W", "oversample", "K_A", "K_B") if _many(kw, c)]
+    if not swept:
+        raise UsageError(
+            "lpm curve: error: give a grid (e.g. --R 1:1e4:41) for at least one parameter "
+            "(see 'lpm curve --help')"
+        )
+    if args.x is not None and args.x not in swept:
+        raise UsageError(
+            f"lpm curve: error: --x {args.x} is not swept (one value); swept: {', '.join(swept)}"
+        )
+    x = args.x or swept[0]
+    out = Output(args)
+    executor = _executor(args)
+    try:
+        table = sweep(
+            loss=args.loss, method=args.method, solver=args.solver, executor=executor, **kw
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    out.table(table, "curve")
+    out.figure(lambda: curve_figure(table, x, args.y), "curve")
+    if args.json:
+        out.done({"x": x, "y": args.y, **_table_payload(table)})
+        return 0 if all(table["success"]) else 1
+    shown = [c for c in table.swept if c != "K"] or ["R"]
+    cols = shown + [args.y] + [c for c in ("minority_collapsed", "gap", "status") if c != args.y]
+    print_table(table.rows, cols)
+    out.done({})
+    return 0 if all(table["success"]) else 1
+
+
+#: result columns ``lpm curve --y`` can plot
+NUMERIC_COLUMNS = (
+    "minority_cosine",
+    "majority_cosine",
+    "minority_within",
+    "minority_distance",
+    "objective",
+    "gap",
+    "multiplier",
+    "iterations",
+    "time",
+)
+
+
+def _many(kw: dict, name: str) -> bool:
+    """Whether a grid option holds more than one distinct value."""
+    return name in kw and kw[name] is not None and len(set(kw[name])) > 1
+
+
+def _table_payload(table) -> dict:
+    return {"swept": list(table.swept), "settings": table.settings, "rows": table.to_records()}
+
+
+def cmd_threshold(args) -> int:
+    out = Output(args)
+    R0 = collapse_threshold(args.K_A, args.K_B, args.E_W, args.E_H, rtol=args.rtol, loss=args.loss)
+    data = {
+        "K_A": args.K_A,
+        "K_B": args.K_B,
+        "E_W": args.E_W,
+        "E_H": args.E_H,
+        "loss": args.loss,
+        "rtol": args.rtol,
+        "R0": R0,
+    }
+    if out.dir is not None:
+        SweepTable([data], tuple(data)).to_csv(out.dir / "threshold.csv")
+        out.files.append(str(out.dir / "threshold.csv"))
+    out.json_file(data, "threshold")
+    if args.json:
+        out.done(data)
+        return 0
+    print(
+        f"R_0 = {R0!r}  (K_A={args.K_A}, K_B={args.K_B}, E_W={args.E_W:g}, E_H={args.E_H:g}): "
+        f"the minority classifiers are exactly equal iff R >= R_0"
+    )
+    out.done(data)
+    return 0
+
+
+def cmd_phase(args) -> int:
+    from ..plotting.figures import phase_figure
+
+    out = Output(args)
+    executor = _executor(args)
+    try:
+        table = phase_diagram(args.classes, args.EWEH, loss=args.loss, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    out.table(table, "phase")
+    out.figure(lambda: phase_figure(table), "phase")
+    if args.json:
+        out.done(_table_payload(table))
+        return 0
+    print_table(table.rows, ["K_A", "K_B", "EWEH", "R0"])
+    out.done({})
+    return 0
+
+
+def cmd_verify(args) -> int:
+    out = Output(args)
+    check = verify_minority_collapse(args.K_A, args.K_B, args.E_W, args.E_H, args.R, loss=args.loss)
+    table = check.table()
+    out.table(table, "verify")
+    out.figure(check.plot, "verify")
+    if args.json:
+        out.done({**check.summary(), "rows": table.to_records()})
+        return 0 if check.holds else 1
+    print_table(
+        table.rows,
+        ["R", "above_threshold", "minority_collapsed", "max_distance", "distance_to_limit", "gap"],
+    )
+    print()
+    print(check.verdict)
+    out.done({})
+    return 0 if check.holds else 1
+
+
+def cmd_reproduce(args) -> int:
+    from ..plotting.figures import minority_cosine_figure
+
+    args.out = "lpm-fig3" if args.out is None else args.out
+    out = Output(args)
+    table = figure3_table(args.method, solver=args.solver)
+    R0 = collapse_threshold(FIGURE3["K_A"], FIGURE3["K_B"], FIGURE3["E_W"], FIGURE3["E_H"])
+    out.table(table, "figure3")
+    out.figure(lambda: minority_cosine_figure(table), "figure3")
+    cos = table["minority_cosine"]
+    summary = {
+        "figure": "fig3",
+        "setting": "K=10, K_A=5, K_B=5, E_W=1, E_H=5, R=10^(0.1 i), i=0..40",
+        "method": args.method,
+        "R0": R0,
+        "first_cosine": float(cos[0]),
+        "last_cosine": float(cos[-1]),
+        "max_gap": float(np.max(table["gap"])),
+    }
+    if args.json:
+        out.done({**summary, "rows": table.to_records()})
+        return 0 if all(table["success"]) else 1
+    print(
+        f"Figure 3 of Fang et al. (2021), K=10 (K_A=5, K_B=5), E_W=1, E_H=5, "
+        f"R=10^(0.1 i), i=0..40, method {args.method}:"
+    )
+    print(
+        f"  minority cosine {float(cos[0]):.15g} at R=1 (simplex ETF: -1/9) to "
+        f"{float(cos[-1]):.15g} at R=1e4; "
+        f"exact collapse from R_0 = {R0:.10g}; largest certified gap {summary['max_gap']:.2g}"
+    )
+    out.done(summary)
+    return 0 if all(table["success"]) else 1

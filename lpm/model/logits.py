@@ -1,0 +1,342 @@
+r"""The logit matrix :math:`Z = H W^\top` in two representations, and what is computed from it.
+
+Every solver ends with a logit matrix, :math:`Z_{kj} = \langle h_k, w_j\rangle`. From it
+alone (and the model) this module computes the objective, the gradient, the certificate,
+the balanced factorization into :math:`W, H` and the classifier and feature Gram matrices:
+
+* :class:`DenseLogits` stores the ``K x K`` matrix;
+* :class:`GroupedLogits` stores the symmetry-reduced form of a model whose classes fall
+  into ``G`` groups of equal loss weight. With :math:`E` the ``K x G`` matrix of
+  normalized group indicators and :math:`D_g` an orthonormal basis of the differences
+  inside group ``g`` (a Helmert basis),
+
+  .. math:: Z = E M E^\top + \sum_g s_g D_g D_g^\top ,
+
+  so ``M`` (``G x G``) acts on group means and :math:`s_g = d_g - e_g` is the singular
+  value of ``Z`` on the within-group differences (multiplicity :math:`K_g - 1`). Its size
+  does not grow with ``K``; the ``K x K`` objects are built only on request.
+
+The certificate is the Frank--Wolfe gap of the nuclear-norm program
+:math:`\min f(Z)` s.t. :math:`\lVert Z\rVert_* \le \tau`,
+
+.. math:: \mathrm{gap}(Z) = \langle \nabla f(Z), Z\rangle + \tau\,\sigma_{\max}(\nabla f(Z))
+          \;\ge\; f(Z) - f^\star \quad\text{for every feasible } Z,
+
+since :math:`f` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}\langle \nabla f, S\rangle
+= -\tau\sigma_{\max}(\nabla f)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .. import _validation as check
+from .groups import Groups
+from .model import Model
+
+
+def helmert_basis(n: int) -> np.ndarray:
+    """Orthonormal basis (n x (n-1)) of the vectors in R^n whose entries sum to zero.
+
+    Column j (0-based) is (1, ..., 1, -(j+1), 0, ..., 0) / sqrt((j+1)(j+2)).
+    """
+    j = np.arange(1, n)
+    B = np.zeros((n, n - 1))
+    rows = np.arange(n)[:, None]
+    B[:] = np.where(rows < j, 1.0, 0.0)
+    B[j, j - 1] = -j
+    return B / np.sqrt(j * (j + 1.0))
+
+
+def _psd_sqrt_from_svd(U, S):
+    """(U S U^T) for the left or right singular vectors: the square root of Z Z^T or Z^T Z."""
+    return (U * S) @ U.T
+
+
+class Logits:
+    """Common interface; see :class:`DenseLogits` and :class:`GroupedLogits`."""
+
+    K: int
+
+    def value_and_gradient(self, model: Model):
+        raise NotImplementedError
+
+    def nuclear_norm(self) -> float:
+        raise NotImplementedError
+
+    def frank_wolfe_gap(self, model: Model) -> float:
+        """Certified bound on ``f(Z) - f*`` (valid when ``Z`` is feasible)."""
+        _, grad = self.value_and_gradient(model)
+        return grad.inner(self) + model.tau * grad.spectral_norm()
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass
+class DenseLogits(Logits):
+    """A ``K x K`` logit matrix."""
+
+    Z: np.ndarray
+
+    @property
+    def K(self) -> int:
+        return self.Z.shape[0]
+
+    def value_and_gradient(self, model: Model):
+        value, G = model.loss.dense(self.Z, model.pi)
+        return value, DenseLogits(G)
+
+    def inner(self, other: DenseLogits) -> float:
+        return float(np.vdot(self.Z, other.Z))
+
+    def singular_values(self) -> np.ndarray:
+        return np.linalg.svd(self.Z, compute_uv=False)
+
+    def spectral_norm(self) -> float:
+        return float(self.singular_values()[0]) if self.K else 0.0
+
+    def nuclear_norm(self) -> float:
+        return float(self.singular_values().sum())
+
+    def scaled(self, factor: float) -> DenseLogits:
+        return DenseLogits(self.Z * factor)
+
+    def dense(self, memory_limit=None) -> np.ndarray:
+        return self.Z
+
+    def factors(self, p: int, memory_limit=None):
+        """Balanced factors ``F_H, F_W`` (K x p) with ``F_H F_W^T = Z`` and
+        ``F_W F_W^T = (Z^T Z)^(1/2)``, ``F_H F_H^T = (Z Z^T)^(1/2)``."""
+        U, S, Vt = np.linalg.svd(self.Z)
+        r = min(p, S.size)
+        root = np.sqrt(S[:r])
+        F_H = np.zeros((self.K, p))
+        F_W = np.zeros((self.K, p))
+        F_H[:, :r] = U[:, :r] * root
+        F_W[:, :r] = Vt[:r].T * root
+        return F_H, F_W
+
+    def classifier_gram(self, memory_limit=None) -> np.ndarray:
+        """``(Z^T Z)^(1/2)``: the classifier Gram of the balanced factorization (times c^2)."""
+        _, S, Vt = np.linalg.svd(self.Z)
+        return _psd_sqrt_from_svd(Vt.T, S)
+
+    def feature_gram(self, memory_limit=None) -> np.ndarray:
+        U, S, _ = np.linalg.svd(self.Z)
+        return _psd_sqrt_from_svd(U, S)
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)  # its value, gradient, SVD and Grams are cached on the object
+class GroupedLogits(Logits):
+    """Symmetry-reduced logits ``Z = E M E^T + sum_g s_g D_g D_g^T`` (see module docstring).
+
+    Attributes
+    ----------
+    groups : Groups
+    M : ndarray, shape (G, G)
+        ``E^T Z E``: the action of ``Z`` on normalized group indicators.
+    s : ndarray, shape (G,)
+        Within-group singular values ``s_g = d_g - e_g`` (0 for groups of one class).
+    """
+
+    groups: Groups
+    M: np.ndarray
+    s: np.ndarray
+
+    def __post_init__(self):
+        # read-only: the cached value, gradient, SVD and Grams must stay those of M and s
+        for name in ("M", "s"):
+            array = np.array(getattr(self, name), dtype=float)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+
+    @property
+    def K(self) -> int:
+        return self.groups.K
+
+    @cached_property
+    def mult(self) -> np.ndarray:
+        """Multiplicity ``K_g - 1`` of each within-group singular value."""
+        return self.groups.sizes - 1.0
+
+    # -- the entries of Z -----------------------------------------------------------------
+    def entries(self):
+        """``(d, e, C)``: own logit ``d_g``, same-group logit ``e_g`` and the logit
+        ``C[g, h] = M_gh / sqrt(K_g K_h)`` of a group-g feature on a group-h classifier."""
+        Kg = self.groups.sizes.astype(float)
+        diag = np.diagonal(self.M) / Kg
+        d = diag + self.mult * self.s / Kg
+        e = diag - self.s / Kg
+        C = self.M / np.sqrt(np.outer(Kg, Kg))
+        return d, e, C
+
+    def compressed_rows(self):
+        """Rows ``[d_g, e_g, C[g, 0..G-1]]`` and multiplicities ``[1, K_g - 1, K_h (h != g)]``.
+
+        The column of a row's own group among the ``C`` entries has multiplicity 0.
+        """
+        d, e, C = self.entries()
+        G = self.groups.G
+        V = np.column_stack([d, e, C])
+        mult = np.empty((G, G + 2))
+        mult[:, 0] = 1.0
+        mult[:, 1] = self.mult
+        mult[:, 2:] = self.groups.sizes
+        mult[np.arange(G), 2 + np.arange(G)] = 0.0
+        return V, mult
+
+    def value_and_gradient(self, model: Model):
+        """Objective and its gradient, in grouped form (the gradient has the same symmetry).
+        Computed once per model (see :func:`evaluate_grouped`)."""
+        cached = self.__dict__.get("_evaluated")
+        if cached is None or cached[0] is not model:
+            evaluate_grouped([self], [model])
+            cached = self.__dict__["_evaluated"]
+        return cached[1]
+
+    def inner(self, other: GroupedLogits) -> float:
+        return float(np.vdot(self.M, other.M) + self.mult @ (self.s * other.s))
+
+    @cached_property
+    def svd(self):
+        """SVD of ``M`` (computed once; the object is not modified after creation)."""
+        return np.linalg.svd(self.M)
+
+    def spectral_norm(self) -> float:
+        top = self.svd[1].max(initial=0.0)
+        within = np.abs(self.s[self.mult > 0])
+        return float(max(top, within.max(initial=0.0)))
+
+    def nuclear_norm(self) -> float:
+        return float(self.svd[1].sum() + self.mult @ np.abs(self.s))
+
+    def scaled(self, factor: float) -> GroupedLogits:
+        return GroupedLogits(self.groups, self.M * factor, self.s * factor)
+
+    # -- K x K objects, on request --------------------------------------------------------
+    def indicator_basis(self) -> np.ndarray:
+        """``E``: K x G, column g is the indicator of group g divided by sqrt(K_g)."""
+        E = np.zeros((self.K, self.groups.G))
+        E[np.arange(self.K), self.groups.labels] = 1.0
+        return E / np.sqrt(self.groups.sizes)
+
+    def dense(self, memory_limit=None) -> np.ndarray:
+        check.memory((self.K, self.K), "the logit matrix Z", memory_limit)
+        d, e, C = self.entries()
+        lab = self.groups.labels
+        Z = np.where(lab[:, None] == lab[None, :], e[lab][:, None], C[lab][:, lab])
+        Z[np.diag_indices(self.K)] = d[lab]
+        return Z
+
+    def factors(self, p: int, memory_limit=None):
+        """Balanced factors ``F_H, F_W`` (K x p), built from the grouped SVD.
+
+        Singular values below 1e-12 of the largest are rounding (``M`` is rank-deficient
+        in exact arithmetic, e.g. ``M 1 = 0`` for cross-entropy) and get no column.
+        """
+        check.memory((self.K, p), "W and H", memory_limit)
+        U, S, Vt = self.svd
+        tol = 1e-12 * max(S.max(initial=0.0), np.abs(self.s).max(initial=0.0))
+        live = S > tol
+        E = self.indicator_basis()
+        root = np.sqrt(S[live])
+        cols_H, cols_W = [E @ (U[:, live] * root)], [E @ (Vt[live].T * root)]
+        for g in range(self.groups.G):
+            if self.mult[g] > 0 and abs(self.s[g]) > tol:
+                D = np.zeros((self.K, int(self.mult[g])))
+                D[self.groups.members(g)] = helmert_basis(int(self.groups.sizes[g]))
+                r = np.sqrt(abs(self.s[g]))
+                cols_H.append(np.sign(self.s[g]) * r * D)
+                cols_W.append(r * D)
+        F_H, F_W = np.hstack(cols_H), np.hstack(cols_W)
+        if F_W.shape[1] > p:
+            raise ValueError(
+                f"the optimal logits have rank {F_W.shape[1]}, more than p={p} columns"
+            )
+        pad = np.zeros((self.K, p - F_W.shape[1]))
+        return np.hstack([F_H, pad]), np.hstack([F_W, pad])
+
+    def _gram_parts(self, side: str):
+        """Group-level description of ``(Z^T Z)^(1/2)`` (side "W") or ``(Z Z^T)^(1/2)``
+        (side "H"): ``P`` (G x G) with entries ``P_gh / sqrt(K_g K_h)`` between classes of
+        groups g, h plus ``|s_g| (delta_ij - 1/K_g)`` inside group g."""
+        U, S, Vt = self.svd
+        P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
+        return P, np.abs(self.s)
+
+    def group_gram(self, side: str = "W"):
+        """``(norm2, inner)``: squared norm of a class of each group (G,), and the inner
+        product between two distinct classes of groups g and h (G x G). Computed once per
+        side (read-only arrays)."""
+        cache = self.__dict__.setdefault("_group_gram", {})
+        if side not in cache:
+            P, a = self._gram_parts(side)
+            Kg = self.groups.sizes.astype(float)
+            inner = P / np.sqrt(np.outer(Kg, Kg))
+            within = np.diagonal(P) / Kg
+            norm2 = within + a * (1.0 - 1.0 / Kg)
+            np.fill_diagonal(inner, within - a / Kg)
+            norm2.setflags(write=False)
+            inner.setflags(write=False)
+            cache[side] = (norm2, inner, np.diagonal(P).copy(), a)
+        return cache[side][:2]
+
+    def group_cosines(self, side: str = "W") -> np.ndarray:
+        """Cosine between two distinct classes of groups g and h (G x G); NaN where a
+        norm is 0. Inside a group it is evaluated as ``(rho - 1)/(rho + K_g - 1)``,
+        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``."""
+        norm2, inner = self.group_gram(side)
+        _, _, P_diag, a = self.__dict__["_group_gram"][side]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = inner / np.sqrt(np.outer(norm2, norm2))
+            rho = P_diag / a
+            within = (rho - 1.0) / (rho + self.mult)
+        np.fill_diagonal(cos, np.where(a > 0, within, np.diagonal(cos)))
+        cos[(norm2[:, None] <= 0) | (norm2[None, :] <= 0)] = np.nan
+        return np.clip(cos, -1.0, 1.0)
+
+    def classifier_gram(self, memory_limit=None) -> np.ndarray:
+        return self._dense_gram("W", memory_limit)
+
+    def feature_gram(self, memory_limit=None) -> np.ndarray:
+        return self._dense_gram("H", memory_limit)
+
+    def _dense_gram(self, side, memory_limit):
+        check.memory((self.K, self.K), "a K x K Gram matrix", memory_limit)
+        norm2, inner = self.group_gram(side)
+        lab = self.groups.labels
+        Gm = inner[lab][:, lab]
+        Gm[np.diag_indices(self.K)] = norm2[lab]
+        return Gm
+
+
+def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -> None:
+    """:meth:`GroupedLogits.value_and_gradient` of many points at once (one loss call for
+    all their compressed rows; the points share the group sizes and the loss), stored on
+    each point. A batch of reduced solves is certified this way."""
+    n, G = len(points), points[0].groups.G
+    rows = [p.compressed_rows() for p in points]
+    V = np.concatenate([r[0] for r in rows])
+    mult = np.concatenate([r[1] for r in rows])
+    value, g = models[0].loss.rows(V, mult)
+    value, g = value.reshape(n, G), g.reshape(n, G, G + 2)
+    Kg = points[0].groups.sizes.astype(float)
+    m = Kg - 1.0
+    w = np.array([p.groups.weights for p in points])  # (n, G)
+    # per-entry gradient of the full matrix: distinct-value derivative / multiplicity
+    own = w * g[:, :, 0]
+    same = np.divide(w * g[:, :, 1], m, out=np.zeros_like(own), where=m > 0)
+    cross = w[:, :, None] * g[:, :, 2:] / Kg
+    # back to (M, s) coordinates: G_M = E^T grad E, gamma_g = within-group singular value
+    GM = cross * np.sqrt(np.outer(Kg, Kg))
+    d = np.arange(G)
+    GM[:, d, d] = own + m * same
+    gamma = own - same
+    totals = ((Kg * w) * value).sum(axis=1)
+    for i, (point, model) in enumerate(zip(points, models)):
+        grad = GroupedLogits(point.groups, GM[i], gamma[i])
+        point.__dict__["_evaluated"] = (model, (float(totals[i]), grad))

@@ -1,0 +1,28 @@
+"""Studies: the model solved over grids of parameters, as tidy tables.
+
+* :mod:`~lpm.studies.sweep`: :func:`sweep` of the two-group model over any parameters,
+  :func:`sweep_models` over any list of models, the paper's Figure-3 data;
+* :mod:`~lpm.studies.phase`: the phase diagram of Minority Collapse, :math:`R_0` against
+  :math:`E_W E_H`;
+* :mod:`~lpm.studies.theorem5`: the sharp numerical check of Theorem 5;
+* :mod:`~lpm.studies.table`: :class:`SweepTable`, the table they all return.
+"""
+
+from .phase import phase_diagram
+from .sweep import FIGURE3, PARAMETERS, RESULT_COLUMNS, figure3_table, sweep, sweep_models
+from .table import SweepTable
+from .theorem5 import MinorityCollapseCheck, default_R_grid, verify_minority_collapse
+
+__all__ = [
+    "FIGURE3",
+    "PARAMETERS",
+    "RESULT_COLUMNS",
+    "MinorityCollapseCheck",
+    "SweepTable",
+    "default_R_grid",
+    "figure3_table",
+    "phase_diagram",
+    "sweep",
+    "sweep_models",
+    "verify_minority_collapse",
+]

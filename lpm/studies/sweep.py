@@ -1,0 +1,439 @@
+r"""Sweeps: the two-group model solved over a grid of parameters, as a tidy table.
+
+:func:`sweep` takes any of ``K_A``, ``K_B``, ``R``, ``E_W``, ``E_H``, the product
+``EWEH`` :math:`= E_W E_H` and the oversampling factor ``oversample`` (:math:`w_r`) as a
+scalar or a sequence, solves the model at every point of their Cartesian product and
+returns a :class:`SweepTable`: one row per point with the parameters, the objective, its
+certified gap, the status, the mean pairwise cosine of the minority and of the majority
+classifiers, the singular value :math:`s_B` of the optimal logits on the minority
+differences, the exact collapse flag and the solve time. :func:`sweep_models` does the
+same for any list of :class:`lpm.Model`.
+
+Points are solved in chunks through :func:`lpm.solve_models`, which batches reduced
+solves of a common group structure; the batched Newton solver gives every problem the
+numbers it gets alone, so the table is the same, bit for bit, whatever the chunking and
+whether the chunks run serially or on a :class:`concurrent.futures.Executor` (threads,
+processes, or a Dask cluster through ``Client.get_executor()``). Only ``time`` differs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import math
+import numbers
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import _validation as check
+from ..model.losses import Loss
+from ..model.model import Model
+from ..solvers.dispatch import METHODS, solve_models
+from .table import SweepTable
+
+#: parameters :func:`sweep` accepts as grids, in the order the grid nests them
+#: (the last, ``R``, varies fastest, so a curve in ``R`` is a contiguous block of rows)
+PARAMETERS = ("K_A", "K_B", "E_W", "E_H", "EWEH", "oversample", "R")
+
+#: columns of a solution row (after the parameter columns)
+RESULT_COLUMNS = (
+    "objective",
+    "gap",
+    "status",
+    "success",
+    "minority_cosine",
+    "majority_cosine",
+    "minority_within",
+    "minority_distance",
+    "minority_collapsed",
+    "multiplier",
+    "method",
+    "solver",
+    "iterations",
+    "time",
+)
+
+
+# ---------------------------------------------------------------------------------------
+def solution_row(sol) -> dict:
+    """The result columns (:data:`RESULT_COLUMNS`) of one :class:`lpm.Solution`."""
+    model = sol.model
+    # NaN statistics, without a warning, for fewer than 2 minority classes and for
+    # classifiers of norm 0 (whose cosines are undefined)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats = sol.minority_stats()
+        majority_cosine = float(sol.majority_cosine)
+    within = math.nan
+    collapsed = None
+    if model.minority.size >= 2 and sol.collapse_unavailable() is None:
+        report = sol.collapse
+        collapsed = report.minority_collapsed
+        if report.minority_group is not None:
+            within = float(report.within[report.minority_group])
+    return {
+        "objective": float(sol.objective),
+        "gap": float(sol.gap),
+        "status": sol.status,
+        "success": bool(sol.success),
+        "minority_cosine": float(stats.mean_cosine),
+        "majority_cosine": majority_cosine,
+        "minority_within": within,
+        "minority_distance": float(stats.max_distance),
+        "minority_collapsed": collapsed,
+        "multiplier": float(sol.multiplier),
+        "method": sol.method,
+        "solver": sol.solver,
+        "iterations": None if sol.iterations is None else int(sol.iterations),
+        "time": float(sol.time),
+    }
+
+
+def _solve_chunk(models: list[Model], options: dict) -> list[dict]:
+    """Solve one chunk and reduce each solution to its row (module level: picklable)."""
+    return [solution_row(s) for s in solve_models(models, **options)]
+
+
+def _progress_bar(total: int, progress: bool | None, desc: str):
+    """A tqdm bar, or None. ``None`` (auto): on a terminal only, and shown only once the
+    run has lasted a second; ``True``: always (needs tqdm); ``False``: never."""
+    if progress is False or total == 0:
+        return None
+    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError(
+                "progress=True needs tqdm: pip install tqdm (or lpm[progress])"
+            ) from None
+        return None
+    return tqdm(
+        total=total, desc=desc, unit="pt", file=sys.stderr, delay=1.0 if progress is None else 0
+    )
+
+
+def run_chunked(
+    function: Callable[[list, dict], list],
+    items: Sequence,
+    options: dict,
+    *,
+    executor: concurrent.futures.Executor | None = None,
+    chunksize: int | None = None,
+    progress: bool | None = None,
+    desc: str = "lpm",
+) -> list:
+    """``function(chunk, options)`` over consecutive chunks of ``items``, serially or on
+    ``executor``; the concatenated results in the order of ``items``."""
+    n = len(items)
+    if chunksize is None:
+        if executor is None:
+            chunksize = 128
+        else:
+            workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+            chunksize = max(1, min(128, math.ceil(n / (4 * workers))))
+    else:
+        integral = isinstance(chunksize, numbers.Integral) and not isinstance(chunksize, bool)
+        if not integral or chunksize < 1:
+            raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}")
+        chunksize = int(chunksize)
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise ValueError(
+            "executor must be a concurrent.futures.Executor (e.g. ThreadPoolExecutor, "
+            f"ProcessPoolExecutor, dask's Client.get_executor()), got {executor!r}"
+        )
+    chunks = [list(items[i : i + chunksize]) for i in range(0, n, chunksize)]
+    bar = _progress_bar(n, progress, desc)
+    results: list[list] = [[] for _ in chunks]
+    try:
+        if executor is None:
+            for i, chunk in enumerate(chunks):
+                results[i] = function(chunk, options)
+                if bar is not None:
+                    bar.update(len(chunk))
+        else:
+            futures = {
+                executor.submit(function, chunk, options): i for i, chunk in enumerate(chunks)
+            }
+            for fut in concurrent.futures.as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                if bar is not None:
+                    bar.update(len(chunks[i]))
+    finally:
+        if bar is not None:
+            bar.close()
+    return [r for chunk in results for r in chunk]
+
+
+# ---------------------------------------------------------------------------------------
+def grid_values(name: str, value, integer: bool = False) -> list:
+    """A parameter as a non-empty list of values (a scalar is a list of one)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+    if np.ndim(value) == 0:
+        values = [value.item() if isinstance(value, np.generic) else value]
+    elif np.ndim(value) == 1:
+        values = [v.item() if isinstance(v, np.generic) else v for v in value]
+    else:
+        raise ValueError(
+            f"{name} must be a number or a 1-D sequence of numbers, got an array of shape "
+            f"{np.shape(value)}"
+        )
+    if not values:
+        raise ValueError(f"{name} must have at least one value, got an empty sequence")
+    return values
+
+
+def sweep_models(
+    models: Sequence[Model],
+    parameters: Sequence[dict] | None = None,
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+    executor: concurrent.futures.Executor | None = None,
+    chunksize: int | None = None,
+    progress: bool | None = None,
+    settings: dict | None = None,
+) -> SweepTable:
+    """Solve a list of models and tabulate the results (see :func:`sweep`).
+
+    Parameters
+    ----------
+    models : sequence of Model
+    parameters : sequence of dict, optional
+        One dict per model: the parameter columns of its row (same keys for all).
+        Default: the model's label.
+    method, solver, p, gap_tol, solver_options
+        As in :func:`lpm.solve_models`.
+    executor, chunksize, progress
+        As in :func:`sweep`.
+    settings : dict, optional
+        Recorded in the table's ``settings``.
+
+    Returns
+    -------
+    SweepTable
+    """
+    models = list(models)
+    if not models:
+        raise ValueError("models must hold at least one Model, got an empty sequence")
+    for i, m in enumerate(models):
+        if not isinstance(m, Model):
+            raise ValueError(f"models[{i}] must be an lpm.Model, got {type(m).__name__}")
+    if parameters is None:
+        parameters = [{"model": m.label} for m in models]
+    parameters = [dict(d) for d in parameters]
+    if len(parameters) != len(models):
+        raise ValueError(
+            f"parameters must have one dict per model ({len(models)}), got {len(parameters)}"
+        )
+    keys = tuple(parameters[0])
+    if any(tuple(d) != keys for d in parameters):
+        raise ValueError("every dict in parameters must have the same keys, in the same order")
+    options = {
+        "method": method,
+        "solver": solver,
+        "p": p,
+        "gap_tol": gap_tol,
+        "solver_options": solver_options,
+    }
+    # validate the options once, here, rather than in every worker
+    check.choice("method", method, METHODS)
+    if gap_tol is not None:
+        check.positive_real("gap_tol", gap_tol)
+    results = run_chunked(
+        _solve_chunk,
+        models,
+        options,
+        executor=executor,
+        chunksize=chunksize,
+        progress=progress,
+        desc="lpm sweep",
+    )
+    rows = [{**par, **res} for par, res in zip(parameters, results)]
+    swept = tuple(k for k in keys if len({repr(d[k]) for d in parameters}) > 1)
+    info = {"method": method, **(settings or {})}
+    return SweepTable(rows, keys + RESULT_COLUMNS, swept, info)
+
+
+def sweep(
+    K_A,
+    K_B,
+    R,
+    E_W=1.0,
+    E_H=None,
+    *,
+    EWEH=None,
+    oversample=1.0,
+    loss: str | Loss = "ce",
+    loss_params: dict | None = None,
+    method: str = "auto",
+    solver: str | None = None,
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+    executor: concurrent.futures.Executor | None = None,
+    chunksize: int | None = None,
+    progress: bool | None = None,
+) -> SweepTable:
+    r"""Solve the two-group model over a grid of parameters.
+
+    Every parameter below may be a number or a 1-D sequence; the grid is the Cartesian
+    product of all of them, nested in the order of :data:`PARAMETERS` (``R`` fastest).
+    Each point is the program of :func:`lpm.solve`,
+
+    .. math::
+
+        \min_{W, H} \sum_k \pi_k L(W h_k, k)\quad\text{s.t.}\quad
+        \tfrac1K\lVert W\rVert_F^2 \le E_W,\ \tfrac1K\lVert H\rVert_F^2 \le E_H,
+
+    with ``K_A`` majority classes of weight :math:`\propto R` and ``K_B`` minority
+    classes of weight :math:`\propto w_r` (``oversample``).
+
+    Parameters
+    ----------
+    K_A, K_B : int or sequence of int
+        Majority and minority class counts.
+    R : float or sequence of float
+        Imbalance ratios (``inf`` allowed: the limit problem).
+    E_W, E_H : float or sequence of float
+        Budgets (default 1).
+    EWEH : float or sequence of float, optional
+        The product :math:`E_W E_H` (the only combination the optimal logits depend
+        on); when given, ``E_H`` is set to ``EWEH / E_W`` and must not be given too.
+    oversample : float or sequence of float
+        Oversampling factor :math:`w_r` of the minority (effective imbalance
+        :math:`R / w_r`).
+    loss, loss_params, method, solver, gap_tol, solver_options
+        As in :func:`lpm.solve`.
+    executor : concurrent.futures.Executor, optional
+        Runs the chunks (e.g. ``ThreadPoolExecutor``, ``ProcessPoolExecutor``, or a Dask
+        ``Client.get_executor()``); the results equal the serial run's exactly.
+    chunksize : int, optional
+        Points per task (default 128 serially; with an executor, enough chunks for
+        about four per worker).
+    progress : bool, optional
+        A tqdm progress bar: ``None`` (default) shows one on a terminal once the sweep
+        has run for a second; ``True`` always; ``False`` never.
+
+    Returns
+    -------
+    SweepTable
+        Columns ``K_A, K_B, K, R, E_W, E_H, EWEH, oversample`` then
+        :data:`RESULT_COLUMNS`: ``minority_cosine`` (mean pairwise cosine of the
+        minority classifiers), ``majority_cosine``, ``minority_within`` (:math:`s_B`,
+        the singular value of the optimal logits on the minority differences, exactly 0
+        when collapsed), ``minority_distance`` (largest distance between two minority
+        classifiers), ``minority_collapsed`` (exact KKT test) and the solver's
+        ``objective``, ``gap``, ``status``, ``time``.
+
+    Examples
+    --------
+    >>> import lpm, numpy as np
+    >>> t = lpm.sweep(5, 5, R=10 ** (0.1 * np.arange(41)), E_W=1, E_H=5)
+    >>> float(t["minority_cosine"][-1])   # exactly collapsed at R = 10^4
+    1.0
+    """
+    grids = {
+        "K_A": [check.class_count("K_A", v) for v in grid_values("K_A", K_A)],
+        "K_B": [check.class_count("K_B", v) for v in grid_values("K_B", K_B)],
+        "E_W": [check.positive_real("E_W", v) for v in grid_values("E_W", E_W)],
+        "oversample": [
+            check.positive_real("oversample", v) for v in grid_values("oversample", oversample)
+        ],
+        "R": [check.positive_real("R", v, allow_inf=True) for v in grid_values("R", R)],
+    }
+    if EWEH is not None:
+        if E_H is not None:
+            raise ValueError("give either E_H or EWEH (the product E_W E_H), not both")
+        grids["E_H"] = [None]
+        grids["EWEH"] = [check.positive_real("EWEH", v) for v in grid_values("EWEH", EWEH)]
+    else:
+        E_H = 1.0 if E_H is None else E_H
+        grids["E_H"] = [check.positive_real("E_H", v) for v in grid_values("E_H", E_H)]
+        grids["EWEH"] = [None]
+    models, params = [], []
+    for combo in itertools.product(*(grids[name] for name in PARAMETERS)):
+        point = dict(zip(PARAMETERS, combo))
+        if point["EWEH"] is None:
+            point["EWEH"] = point["E_W"] * point["E_H"]
+        else:
+            point["E_H"] = point["EWEH"] / point["E_W"]
+        models.append(
+            Model.two_group(
+                point["K_A"],
+                point["K_B"],
+                point["R"],
+                point["E_W"],
+                point["E_H"],
+                loss=loss,
+                loss_params=loss_params,
+                oversample=point["oversample"],
+            )
+        )
+        params.append(
+            {
+                "K_A": point["K_A"],
+                "K_B": point["K_B"],
+                "K": point["K_A"] + point["K_B"],
+                "R": point["R"],
+                "E_W": point["E_W"],
+                "E_H": point["E_H"],
+                "EWEH": point["EWEH"],
+                "oversample": point["oversample"],
+            }
+        )
+    table = sweep_models(
+        models,
+        params,
+        method=method,
+        solver=solver,
+        gap_tol=gap_tol,
+        solver_options=solver_options,
+        executor=executor,
+        chunksize=chunksize,
+        progress=progress,
+        settings={"loss": repr(models[0].loss), "model": "two_group"},
+    )
+    return table
+
+
+def decades(count: int, step: float = 0.1) -> np.ndarray:
+    """``R = 10^(step i)`` for ``i = 0 .. count - 1``, each by the C library's ``pow``
+    (correctly rounded), so the grid is the same whatever numpy's vectorized ``pow``
+    (which can be 1 ulp off, and has changed between numpy versions)."""
+    return np.array([10.0 ** (step * i) for i in range(count)])
+
+
+#: the paper's Figure 3 setting: K = 10 classes, K_A = K_B = 5, E_W = 1, E_H = 5 and
+#: R = 10^(0.1 i), i = 0..40
+FIGURE3 = {"K_A": 5, "K_B": 5, "E_W": 1.0, "E_H": 5.0, "R": decades(41)}
+
+
+def figure3_table(
+    method: str = "auto", *, solver: str | None = None, progress: bool | None = None
+) -> SweepTable:
+    """The data of the paper's Figure 3 (:data:`FIGURE3`): the minority cosine against
+    ``R`` for ``K_A = K_B = 5``, ``E_W = 1``, ``E_H = 5``, ``R = 10^(0.1 i)``.
+
+    With the default (reduced) method the cosines run from -1/9 at ``R = 1`` to exactly 1
+    once ``R >= R_0 = 12.19...``; ``method="sdp"`` solves the paper's own SDP instead
+    (slower, accurate to about 1e-6).
+    """
+    f = FIGURE3
+    return sweep(
+        f["K_A"],
+        f["K_B"],
+        f["R"],
+        f["E_W"],
+        f["E_H"],
+        method=method,
+        solver=solver,
+        progress=progress,
+    )
