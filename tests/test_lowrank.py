@@ -265,31 +265,65 @@ def test_per_class_budgets_are_refused():
 
 
 # -- the preconditioner ------------------------------------------------------------------
+def _dense_softmax_hessian(model, Z, alpha):
+    """The Hessian of f in vec(Z) (row-major), written out: pi_k (diag(p_k) - p_k p_k^T)
+    for each row; the targets of label smoothing do not enter it."""
+    K = model.K
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    hess = np.zeros((K * K, K * K))
+    for k in range(K):
+        block = model.pi[k] * (np.diag(P[k]) - np.outer(P[k], P[k]))
+        hess[k * K : (k + 1) * K, k * K : (k + 1) * K] = block
+    return hess
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.2])
 def test_gauss_newton_diagonal_is_the_diagonal_of_jt_hessian_j(alpha):
     # the explicit route: Jacobian of Z = H W^T times the softmax Hessian of each row
-    from lpm.solvers.sphere_lbfgs import _Objective
+    from lpm.solvers.grouped_factors import GroupedFactors
 
     K, p = 4, 3
     rng = np.random.default_rng(7)
     H, W = rng.standard_normal((K, p)), rng.standard_normal((K, p))
     loss = "ce" if alpha == 0 else lpm.get_loss("label_smoothing", alpha=alpha)
     model = lpm.Model([5.0, 3.0, 2.0, 1.0], 1.0, 2.0, loss=loss)
-    pi, Z = model.pi, H @ W.T
-    P = np.exp(Z - Z.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    targets = (1 - alpha) * np.eye(K) + alpha / K
-    G = pi[:, None] * (P - targets)
-    hess = np.zeros((K * K, K * K))  # Z flattened row-major
-    for k in range(K):
-        hess[k * K : (k + 1) * K, k * K : (k + 1) * K] = pi[k] * (
-            np.diag(P[k]) - np.outer(P[k], P[k])
-        )
+    hess = _dense_softmax_hessian(model, H @ W.T, alpha)
     J = np.zeros((K * K, 2 * K * p))  # d vec(Z) / d (vec H, vec W)
     for k in range(K):
         for j in range(K):
             J[k * K + j, k * p : (k + 1) * p] = W[j]
             J[k * K + j, K * p + j * p : K * p + (j + 1) * p] = H[k]
     expected = np.diag(J.T @ hess @ J)
-    dH, dW = _Objective(model).gauss_newton_diagonal(H, W, G)
-    np.testing.assert_allclose(np.concatenate([dH.ravel(), dW.ravel()]), expected, rtol=1e-10)
+    problem = GroupedFactors(model)  # every class its own group: M = Z = A B^T
+    x = problem.pack(H, W, np.zeros(0))
+    _, _, aux = problem.evaluate(x, curvature=True)
+    np.testing.assert_allclose(problem.gauss_newton_diagonal(x, aux), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["ce", "squared"])
+def test_grouped_gauss_newton_diagonal_against_the_dense_hessian(loss):
+    # groups of several classes: J = d vec(Z) / dx of Z = E A B^T E^T + sum_g s_g D_g D_g^T,
+    # s_g = y_g^2 / (2 m_g), by central differences (exact: Z is bilinear in A, B and
+    # quadratic in y), against the Hessian of f in the full K x K logits
+    from lpm.solvers.grouped_factors import GroupedFactors
+
+    model = lpm.Model([4.0, 4.0, 4.0, 2.0, 2.0, 1.0], 1.0, 2.0, loss=loss)
+    problem = GroupedFactors(model)
+    rng = np.random.default_rng(3)
+    G, r = model.groups.G, 2
+    x = problem.pack(rng.standard_normal((G, r)), rng.standard_normal((G, r)), rng.random(2))
+    K = model.K
+    J = np.zeros((K * K, x.size))
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 0.5
+        J[:, i] = (problem.logits(x + e).dense() - problem.logits(x - e).dense()).ravel()
+    Z = problem.logits(x).dense()
+    if loss == "ce":
+        hess = _dense_softmax_hessian(model, Z, 0.0)
+    else:
+        hess = np.kron(np.diag(model.pi), np.eye(K))  # 1/2 sum pi_k |z_k - e_k|^2
+    expected = np.diag(J.T @ hess @ J)
+    _, _, aux = problem.evaluate(x, curvature=True)
+    np.testing.assert_allclose(problem.gauss_newton_diagonal(x, aux), expected, rtol=1e-9)

@@ -10,7 +10,7 @@
   becomes a certified solution with a status.
 """
 
-from .certify import certify
+from .certify import certified_gap, certify, rounding_allowance
 from .collapse import (
     DECISION_FACTOR,
     CollapseReport,
@@ -54,6 +54,7 @@ __all__ = [
     "Residuals",
     "Solution",
     "SolverError",
+    "certified_gap",
     "certify",
     "exact_test",
     "fit_budgets",
@@ -61,6 +62,7 @@ __all__ = [
     "psd_lift",
     "register_exact_tests",
     "report_from_result",
+    "rounding_allowance",
     "row_scaled",
     "slack_note",
     "stationarity_multipliers",

@@ -7,8 +7,23 @@ import time
 
 from ..model.logits import DenseLogits, Logits
 from ..model.model import Model
-from .kinds import EPS, Certificate, NuclearBall
+from .kinds import EPS, Bound, Certificate, NuclearBall
 from .solution import Residuals, Solution, SolverError
+
+
+def rounding_allowance(b: Bound, point_objective: float | None = None) -> float:
+    """What rounding can hide in a bound: its terms are sums of O(K^2) products (dense
+    logits) or O(G^2) (grouped), each accurate to a few ulps of its magnitude."""
+    size = b.logits.K if isinstance(b.logits, DenseLogits) else b.logits.groups.G + 1
+    extra = 0.0 if point_objective is None else abs(point_objective)
+    return 8 * size * EPS * (b.magnitude + extra)
+
+
+def certified_gap(model: Model, logits: Logits, certificate: Certificate | None = None) -> float:
+    """The gap :func:`certify` would report for ``logits`` (no per-sample excess): the
+    certificate kind's bound plus the rounding allowance. Solvers stop on it."""
+    b = (certificate or NuclearBall()).bound(model, logits, None)
+    return float(max(b.gap, 0.0) + rounding_allowance(b))
 
 
 def certify(
@@ -71,14 +86,11 @@ def certify(
     """
     certificate = certificate or NuclearBall()
     b = certificate.bound(model, logits, factors)
-    # rounding allowance: the terms are sums of O(K^2) products (dense) or O(G^2)
-    # (grouped), each accurate to a few ulps of its magnitude
-    size = b.logits.K if isinstance(b.logits, DenseLogits) else b.logits.groups.G + 1
-    allowance = 8 * size * EPS * b.magnitude
     value, excess = b.value, 0.0
     if point_objective is not None:
         point_objective = float(point_objective)
-        allowance += 8 * size * EPS * abs(point_objective)
+    allowance = rounding_allowance(b, point_objective)
+    if point_objective is not None:
         if point_objective < value - allowance:
             raise SolverError(
                 f"{method}/{solver}: the point's objective {point_objective!r} is below "

@@ -164,6 +164,21 @@ class GroupedLogits(Logits):
         return self.groups.sizes - 1.0
 
     # -- the entries of Z -----------------------------------------------------------------
+    @classmethod
+    def from_dense(cls, groups: Groups, Z) -> GroupedLogits:
+        """The grouped logits nearest to a ``K x K`` matrix: its average over permutations
+        inside each group (the orthogonal projection onto matrices of grouped form)."""
+        Z = np.asarray(Z, dtype=float)
+        lab, G = groups.labels, groups.G
+        Kg = groups.sizes.astype(float)
+        sums = np.zeros((G, G))
+        np.add.at(sums, (lab[:, None], lab[None, :]), Z)
+        M = sums / np.sqrt(np.outer(Kg, Kg))
+        trace = np.bincount(lab, weights=np.diagonal(Z), minlength=G)
+        within = trace - np.diagonal(sums) / Kg  # tr(D_g^T Z_gg D_g)
+        s = np.divide(within, Kg - 1.0, out=np.zeros(G), where=Kg > 1)
+        return cls(groups, M, s)
+
     def entries(self):
         """``(d, e, C)``: own logit ``d_g``, same-group logit ``e_g`` and the logit
         ``C[g, h] = M_gh / sqrt(K_g K_h)`` of a group-g feature on a group-h classifier."""
@@ -314,29 +329,75 @@ class GroupedLogits(Logits):
         return Gm
 
 
+def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False):
+    r"""The loss of grouped logits and its gradient in grouped coordinates, batched.
+
+    For :math:`Z = E M E^\top + \sum_g s_g D_g D_g^\top` (see the module docstring),
+    row ``g`` of the loss has own logit :math:`d_g = M_{gg}/K_g + (K_g - 1) s_g/K_g`,
+    same-group logit :math:`e_g = M_{gg}/K_g - s_g/K_g` (``K_g - 1`` classes) and logit
+    :math:`M_{gh}/\sqrt{K_g K_h}` on the ``K_h`` classes of group ``h``.
+
+    Parameters
+    ----------
+    sizes : ndarray, shape (G,)
+        Classes per group.
+    weights : ndarray, shape (..., G)
+        Loss weight of one class of each group.
+    M : ndarray, shape (..., G, G)
+    s : ndarray, shape (..., G)
+    loss : Loss
+    curvature : bool
+        Also return the rows' Hessians in their slot values (see :meth:`Loss.grouped`),
+        ``(mass, d_own, d_X, q_own, q_X)`` with ``mass = K_g pi_g`` the weight of row
+        ``g`` in ``f``, or None when the loss does not give its curvature.
+
+    Returns
+    -------
+    value : ndarray, shape (...)
+        :math:`f = \sum_g K_g \pi_g L_g`.
+    G_M : ndarray, shape (..., G, G)
+        :math:`\partial f / \partial M = E^\top \nabla f E`.
+    gamma : ndarray, shape (..., G)
+        The gradient on the within-group differences: :math:`\partial f/\partial s_g =
+        (K_g - 1)\gamma_g`.
+    curvature : tuple or None, only when ``curvature``
+    """
+    Kg = np.asarray(sizes, dtype=float)
+    m = Kg - 1.0
+    M = np.asarray(M, dtype=float)
+    s = np.asarray(s, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    G = Kg.size
+    d_idx = np.arange(G)
+    diag = np.diagonal(M, axis1=-2, axis2=-1) / Kg
+    root = np.sqrt(Kg)
+    X = M / np.outer(root, root)
+    X[..., d_idx, d_idx] = diag - s / Kg  # the same-group slot
+    mult = np.broadcast_to(Kg, (G, G)).copy()
+    mult[d_idx, d_idx] = m
+    out = loss.grouped(diag + m * s / Kg, X, mult, curvature)
+    value, g0, gX = out[:3]
+    total = ((Kg * w) * value).sum(axis=-1)
+    own = w * g0
+    g_same = gX[..., d_idx, d_idx]
+    same = np.divide(w * g_same, m, out=np.zeros_like(own), where=m > 0)
+    G_M = gX * (w[..., :, None] * root[:, None] / root[None, :])
+    G_M[..., d_idx, d_idx] = own + m * same
+    gamma = own - same
+    if not curvature:
+        return total, G_M, gamma
+    return total, G_M, gamma, None if out[3] is None else (Kg * w, *out[3])
+
+
 def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -> None:
     """:meth:`GroupedLogits.value_and_gradient` of many points at once (one loss call for
-    all their compressed rows; the points share the group sizes and the loss), stored on
-    each point. A batch of reduced solves is certified this way."""
-    n, G = len(points), points[0].groups.G
-    rows = [p.compressed_rows() for p in points]
-    V = np.concatenate([r[0] for r in rows])
-    mult = np.concatenate([r[1] for r in rows])
-    value, g = models[0].loss.rows(V, mult)
-    value, g = value.reshape(n, G), g.reshape(n, G, G + 2)
-    Kg = points[0].groups.sizes.astype(float)
-    m = Kg - 1.0
+    all of them; the points share the group sizes and the loss), stored on each point. A
+    batch of reduced solves is certified this way."""
+    sizes = points[0].groups.sizes
     w = np.array([p.groups.weights for p in points])  # (n, G)
-    # per-entry gradient of the full matrix: distinct-value derivative / multiplicity
-    own = w * g[:, :, 0]
-    same = np.divide(w * g[:, :, 1], m, out=np.zeros_like(own), where=m > 0)
-    cross = w[:, :, None] * g[:, :, 2:] / Kg
-    # back to (M, s) coordinates: G_M = E^T grad E, gamma_g = within-group singular value
-    GM = cross * np.sqrt(np.outer(Kg, Kg))
-    d = np.arange(G)
-    GM[:, d, d] = own + m * same
-    gamma = own - same
-    totals = ((Kg * w) * value).sum(axis=1)
+    totals, GM, gamma = grouped_derivatives(
+        sizes, w, np.array([p.M for p in points]), np.array([p.s for p in points]), models[0].loss
+    )
     for i, (point, model) in enumerate(zip(points, models)):
         grad = GroupedLogits(point.groups, GM[i], gamma[i])
         point.__dict__["_evaluated"] = (model, (float(totals[i]), grad))

@@ -81,6 +81,45 @@ class Loss(ABC):
         G *= weights[:, None]
         return float(weights @ value), G
 
+    def grouped(self, own, X, mult, curvature: bool = False):
+        r"""Value and derivatives of rows in grouped form (batched over leading axes).
+
+        Row ``g`` has its own logit ``own[..., g]`` and other logits taking the values
+        ``X[..., g, h]``, value ``h`` carried by ``mult[..., g, h]`` classes (``mult`` may
+        be 0; it broadcasts against ``X``). This is the form of the symmetry-reduced
+        logits (:func:`lpm.model.logits.grouped_derivatives`), where slot ``h`` holds the
+        classes of group ``h`` (and slot ``g`` the other classes of the row's own group).
+
+        Parameters
+        ----------
+        own : ndarray, shape (..., G)
+        X, mult : ndarray, shape (..., G, G)
+        curvature : bool
+            Also return the Hessian of each row in the distinct values, in the form
+            :math:`\operatorname{diag}(d) - q q^\top` that every loss here has:
+            ``(d_own, d_X, q_own, q_X)`` (shapes of ``own`` and ``X``); ``None`` for a
+            loss that does not provide it (the solvers then go without a
+            preconditioner).
+
+        Returns
+        -------
+        value : ndarray, shape (..., G)
+        g_own : ndarray, shape (..., G)
+        g_X : ndarray, shape (..., G, G)
+            Derivatives with respect to the distinct values (all copies together).
+        curvature : tuple or None, only when ``curvature``
+        """
+        own = np.asarray(own, dtype=float)
+        X = np.asarray(X, dtype=float)
+        mult = np.broadcast_to(np.asarray(mult, dtype=float), X.shape)
+        lead, G = X.shape[:-2], X.shape[-1]
+        V = np.concatenate([own[..., None], X], axis=-1).reshape(-1, G + 1)
+        m = np.concatenate([np.ones(own.shape + (1,)), mult], axis=-1).reshape(-1, G + 1)
+        value, grad = self.rows(V, m)
+        grad = grad.reshape(lead + (G, G + 1))
+        out = (value.reshape(lead + (G,)), grad[..., 0], grad[..., 1:])
+        return (*out, None) if curvature else out
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -129,6 +168,32 @@ class _SoftmaxLoss(Loss):
         E[d, d] = -E.sum(axis=1)
         E *= weights[:, None]
         return float(weights @ value), E
+
+    def grouped(self, own, X, mult, curvature: bool = False):
+        """:meth:`Loss.grouped` in closed form: the arithmetic of :meth:`rows` (logits
+        relative to the own one, ``log1p``, derivatives summing to 0) on whole arrays."""
+        own = np.asarray(own, dtype=float)
+        X = np.asarray(X, dtype=float)
+        mult = np.broadcast_to(np.asarray(mult, dtype=float), X.shape)
+        live = mult > 0
+        D = X - own[..., None]  # z_j - z_own, per slot
+        c = np.maximum(np.where(live, D, -np.inf).max(axis=-1), 0.0)
+        E = np.where(live, mult * np.exp(np.where(live, D, 0.0) - c[..., None]), 0.0)
+        total = E.sum(axis=-1)
+        S = np.exp(-c) + total
+        value = c + np.log1p(np.expm1(-c) + total)
+        P = E / S[..., None]  # probability mass of each slot
+        g_X = P
+        if self.smoothing:
+            target = self.smoothing * mult / (1.0 + mult.sum(axis=-1, keepdims=True))
+            value = value - (target * np.where(live, D, 0.0)).sum(axis=-1)
+            g_X = P - target
+        g_own = -g_X.sum(axis=-1)  # the derivatives sum to zero (shift invariance)
+        if not curvature:
+            return value, g_own, g_X
+        p_own = np.exp(-c) / S
+        # the Hessian of log-sum-exp in the slot values: diag(p) - p p^T
+        return value, g_own, g_X, (p_own, P, p_own, P)
 
     def rows(self, V, mult, hessian=False):
         V = np.asarray(V, dtype=float)
@@ -248,6 +313,21 @@ class SquaredLoss(Loss):
         idx = np.arange(V.shape[1])
         hess[:, idx, idx] = mult
         return value, grad, hess
+
+    def grouped(self, own, X, mult, curvature: bool = False):
+        """:meth:`Loss.grouped` in closed form."""
+        own = np.asarray(own, dtype=float)
+        X = np.asarray(X, dtype=float)
+        mult = np.broadcast_to(np.asarray(mult, dtype=float), X.shape)
+        y_own, y_other = self._own_other(1.0 + mult.sum(axis=-1))
+        R_own = own - y_own
+        R = X - np.asarray(y_other)[..., None]
+        value = 0.5 * (R_own * R_own + (mult * R * R).sum(axis=-1))
+        g_X = mult * R
+        if not curvature:
+            return value, R_own, g_X
+        zero = np.zeros_like(own)
+        return value, R_own, g_X, (np.ones_like(own), mult.copy(), zero, np.zeros_like(X))
 
     def unconstrained_margin(self, K):
         return self._own_other(K)

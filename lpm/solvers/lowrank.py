@@ -1,51 +1,35 @@
-r"""The nuclear-norm program at large ``K``: a rank-adaptive Burer--Monteiro factorization
-optimized by Riemannian L-BFGS, certified by the Frank--Wolfe gap.
+r"""``method="lowrank"``: the nuclear-norm program of the LPM for any class counts, as a
+rank-adaptive Burer--Monteiro factorization in grouped coordinates, optimized by
+Riemannian L-BFGS and certified by the Frank--Wolfe gap.
 
-The program (the LPM's nuclear-norm form, for any class counts):
+The program (the LPM's nuclear-norm form):
 
 .. math::
 
     \min_{Z \in \mathbb{R}^{K\times K}}\; f(Z) = \sum_k \pi_k L(Z_{k\cdot}, k)
     \quad\text{s.t.}\quad \lVert Z\rVert_* \le \tau = K\sqrt{E_W E_H}.
 
-Method. :math:`\lVert Z\rVert_* = \min_{Z = H W^\top} (\lVert H\rVert_F^2 +
-\lVert W\rVert_F^2)/2`, so with :math:`Z = H W^\top` (``H, W`` of shape ``K x r``) the
-program is :math:`\min f(H W^\top)` s.t. :math:`\lVert H\rVert_F^2 + \lVert W\rVert_F^2
-\le 2\tau`, which has the same optimal value as soon as ``r`` reaches the rank of an
-optimal ``Z`` (Burer--Monteiro). When the budget binds (always for cross-entropy; for a
-loss with a finite minimizer unless that minimizer fits, which is checked first and then
-returned) the optimum lies on the sphere :math:`\lVert H\rVert_F^2 + \lVert W\rVert_F^2
-= 2\tau`, a smooth manifold, and the solver runs L-BFGS on it: gradients projected on the
-tangent space, retraction by rescaling, vector transport by projection. Three choices,
-each decided by measurement (see ``bench/bench_scale.py`` and the project notes), make it
-fast and accurate:
+Method. Classes of equal count are interchangeable and the program is convex, so some
+optimum has the grouped form of :class:`lpm.model.GroupedLogits`: a ``G x G`` block
+``M`` on the group means and one value :math:`s_g` per group, ``G`` the number of
+distinct counts (310 for ImageNet-LT's 1000 classes). Factored as :math:`M = A B^\top`,
+:math:`s_g = y_g^2/(2(K_g-1))`, the program is one smooth problem on the sphere
+:math:`\lVert A\rVert_F^2 + \lVert B\rVert_F^2 + \lVert y\rVert^2 = 2\tau`
+(:mod:`lpm.solvers.grouped_factors`), with the same optimal value once ``A, B`` have as
+many columns as the rank of an optimal ``M``; it is solved by the Riemannian L-BFGS of
+:mod:`lpm.solvers.sphere_lbfgs` (Gauss--Newton preconditioner, a line search that also
+accepts steps on a shrinking directional derivative, rank cuts and additions decided by
+the certificate). A budget that does not bind (a loss with a finite minimizer that fits)
+is recognized first and its minimizer returned. The cost of an iteration is a few
+``G x G x r`` products; nothing of size ``K x K`` is built unless asked for.
 
-* *Preconditioner*: the diagonal of the Gauss--Newton part of the Lagrangian's Hessian
-  (loss curvature through the other factor, plus the multiplier), refreshed every few
-  iterations, as L-BFGS's initial metric. Loss weights that differ by the imbalance
-  factor otherwise make the problem badly scaled.
-* *Line search on the directional derivative*: a step is also accepted when the
-  objective has not risen beyond its rounding level and the directional derivative has
-  shrunk (an approximate Wolfe condition). The Frank--Wolfe gap is linear in the
-  distance to the optimum while the objective error is quadratic, so a certified gap of
-  1e-8 needs iterates far more accurate than the objective can resolve.
-* *Rank adaptation*: the start is the balanced optimum (a simplex ETF, rank ``K - 1``);
-  the singular values of ``Z`` separate within a few dozen iterations, and the factors
-  are then cut to the numerical rank plus a few spare columns, which makes every later
-  iteration cheaper (long-tailed counts keep about a third of the ranks at ``K = 1000``).
-  When the gradient has a descent direction outside the current row and column spaces
-  (the Frank--Wolfe gap shows it), its singular pair is added back.
-
-The iteration stops once the Frank--Wolfe gap of the current ``Z`` is below ``gap_tol``;
-the solution is then certified from the logits alone by :func:`lpm.certificates.certify`.
+The iteration stops once the Frank--Wolfe gap of the point is below ``gap_tol``; the
+solution is then certified from its logits alone by :func:`lpm.certificates.certify`.
 
 References
 ----------
 S. Burer, R. D. C. Monteiro, "A nonlinear programming algorithm for solving semidefinite
-programs via low-rank factorization", Math. Program. 95, 2003. D. C. Liu, J. Nocedal,
-"On the limited memory BFGS method for large scale optimization", Math. Program. 45,
-1989. W. W. Hager, H. Zhang, "A new conjugate gradient method with guaranteed descent and
-an efficient line search", SIAM J. Optim. 16, 2005 (approximate Wolfe conditions).
+programs via low-rank factorization", Math. Program. 95, 2003.
 """
 
 from __future__ import annotations
@@ -56,10 +40,11 @@ import numpy as np
 
 from .. import _validation as check
 from ..certificates import Solution, SolverError, certify
-from ..model.logits import DenseLogits, helmert_basis
+from ..model.logits import GroupedLogits
 from ..model.model import Model
 from ..model.unconstrained import unconstrained_minimizer
-from .sphere_lbfgs import factored_lbfgs
+from .grouped_factors import GroupedFactors
+from .sphere_lbfgs import sphere_lbfgs
 
 #: default ``solver_options`` of ``method="lowrank"``
 DEFAULTS = {
@@ -72,27 +57,36 @@ DEFAULTS = {
 }
 
 
-# -- starts ------------------------------------------------------------------------------
-def etf_start(model: Model):
-    """The balanced optimum as factors: ``H = W`` an orthonormal basis of the centered
-    vectors (rank ``K - 1``, a simplex ETF) for a shift-invariant loss, the identity
-    otherwise; rows of loss weight 0 in ``H`` are 0."""
-    K = model.K
-    B = helmert_basis(K) if model.loss.shift_invariant and K > 1 else np.eye(K)
-    H, W = B.copy(), B.copy()
-    H[model.pi <= 0] = 0.0
-    return H, W
+def grouped_start(model: Model, start) -> GroupedLogits:
+    """Logits to start from, in grouped form: a ``K x K`` matrix (averaged over the
+    groups), grouped logits of the same groups, or a solution of the same model."""
+    if isinstance(start, Solution):
+        start = start.logits_repr
+    if isinstance(start, GroupedLogits):
+        if start.groups.G != model.groups.G or not np.array_equal(
+            start.groups.sizes, model.groups.sizes
+        ):
+            raise ValueError("start must have the model's groups of classes")
+        Z0 = start
+    else:
+        Z = np.asarray(start, dtype=float)
+        if Z.shape != (model.K, model.K):
+            raise ValueError(
+                f"start must be a {model.K} x {model.K} logit matrix, got an array of "
+                f"shape {Z.shape}"
+            )
+        if not np.all(np.isfinite(Z)):
+            raise ValueError("start must be finite")
+        Z0 = GroupedLogits.from_dense(model.groups, Z)
+    live = model.groups.weights > 0
+    if not (np.all(np.isfinite(Z0.M)) and (np.any(Z0.M[live] != 0) or np.any(Z0.s[live] != 0))):
+        raise ValueError(
+            "start must be finite and nonzero in a row of positive loss weight (rows "
+            "of weight 0 are set to 0)"
+        )
+    return Z0
 
 
-def factors_of(Z: np.ndarray, rtol: float = 1e-12):
-    """Balanced factors of a logit matrix, cut at ``rtol`` times its largest singular value."""
-    U, s, Vt = np.linalg.svd(np.asarray(Z, dtype=float))
-    r = max(1, int((s > rtol * s[0]).sum())) if s.size and s[0] > 0 else 1
-    root = np.sqrt(s[:r])
-    return U[:, :r] * root, Vt[:r].T * root
-
-
-# -- the method ----------------------------------------------------------------------------
 def solve_lowrank(
     model: Model,
     *,
@@ -104,6 +98,7 @@ def solve_lowrank(
     rank_rtol: float = DEFAULTS["rank_rtol"],
     start=None,
     memory_limit: float = DEFAULTS["memory_limit"],
+    progress=None,
 ) -> Solution:
     r"""Solve the nuclear-norm program of the LPM by a rank-adaptive factorization.
 
@@ -112,8 +107,9 @@ def solve_lowrank(
         \min_{Z} \sum_k \pi_k L(Z_{k\cdot}, k)
         \quad\text{s.t.}\quad \lVert Z\rVert_* \le \tau = K\sqrt{E_W E_H}
 
-    over :math:`Z = H W^\top` (see the module docstring), for any class counts; the cost
-    of an iteration is a few ``K x K x r`` products, ``r`` the rank of the optimum.
+    in grouped coordinates (see the module docstring), for any class counts; the cost of
+    an iteration is a few ``G x G x r`` products, ``G`` the number of distinct counts and
+    ``r`` the rank of the optimum's group block.
 
     Parameters
     ----------
@@ -133,17 +129,19 @@ def solve_lowrank(
     rank_rtol : float
         Relative singular-value level below which ranks are cut (they are added back if
         the certificate shows they are needed).
-    start : array_like, shape (K, K), optional
-        Logits to start from (e.g. a neighbouring solution's ``logits``); default the
-        balanced optimum (simplex ETF).
+    start : array_like, shape (K, K), GroupedLogits or Solution, optional
+        Logits to start from (e.g. a neighbouring solution); default the balanced
+        optimum (simplex ETF).
     memory_limit : float
-        Bytes the work arrays may take (about ``(6 + 4 memory) K^2`` doubles at the
+        Bytes the work arrays may take (about ``(12 + 4 memory) G^2`` doubles at the
         start, at full rank); a larger need raises ``MemoryError`` before any work.
+    progress : callable, optional
+        ``progress(iteration, gap, rank)`` at each check of the certificate.
 
     Returns
     -------
     Solution
-        ``method="lowrank"``, ``solver="lbfgs"``; ``history`` holds
+        ``method="lowrank"``, ``solver="lbfgs"``, with grouped logits; ``history`` holds
         ``(iteration, objective, gap, rank)`` at each check of the certificate.
     """
     started = time.perf_counter()
@@ -172,21 +170,23 @@ def solve_lowrank(
     else:
         why = f"the nuclear-norm program is exact only for p >= {lo} with K={model.K}"
         p = check.feature_dimension(p, lo, why)
-    need = 8.0 * (6 + 4 * memory) * float(model.K) ** 2
+    G = model.groups.G
+    need = 8.0 * (12 + 4 * memory) * float(G) ** 2
     if need > memory_limit:
         raise MemoryError(
             f"method='lowrank' needs about {need / 1024**3:.3g} GiB of work arrays for "
-            f"K={model.K} with memory={memory}, above memory_limit="
+            f"{G} groups of classes with memory={memory}, above memory_limit="
             f"{memory_limit / 1024**3:.3g} GiB; pass a larger memory_limit or a smaller "
             "memory in solver_options"
         )
+    Z0 = None if start is None else grouped_start(model, start)
 
     # a budget that does not bind: the least-norm unconstrained minimizer is optimal
     free = unconstrained_minimizer(model.groups, model.loss)
     if free is not None and free.nuclear_norm() <= model.tau:
         return certify(
             model,
-            DenseLogits(free.dense()),
+            free,
             method="lowrank",
             solver="lbfgs",
             started=started,
@@ -196,37 +196,29 @@ def solve_lowrank(
             iterations=0,
         )
 
-    if start is None:
-        H0, W0 = etf_start(model)
-    else:
-        Z0 = np.asarray(start, dtype=float)
-        if Z0.shape != (model.K, model.K):
-            raise ValueError(
-                f"start must be a {model.K} x {model.K} logit matrix, got an array of "
-                f"shape {Z0.shape}"
-            )
-        if not (np.all(np.isfinite(Z0)) and np.any(Z0[model.pi > 0] != 0)):
-            raise ValueError(
-                "start must be finite and nonzero in a row of positive loss weight (rows "
-                "of weight 0 are set to 0)"
-            )
-        H0, W0 = factors_of(Z0)
-    res = factored_lbfgs(
-        model,
-        H0,
-        W0,
+    problem = GroupedFactors(model)
+    x0 = problem.etf_start() if Z0 is None else problem.from_logits(Z0)
+    res = sphere_lbfgs(
+        problem,
+        x0,
         gap_tol=gap_tol,
         max_iter=max_iter,
         memory=memory,
         time_limit=time_limit,
         rank_rtol=rank_rtol,
+        progress=progress,
     )
-    if not np.all(np.isfinite(res.Z)):
+    if not np.all(np.isfinite(res.x)):
         raise SolverError("method='lowrank': the iteration produced non-finite logits")
-    message = f"{res.message}; rank {res.H.shape[1]}, {res.evaluations} evaluations"
+    message = f"{res.message}; rank {problem.r}, {res.evaluations} evaluations"
+    # the logits of the last exact check are the returned point's (their evaluation is
+    # cached on them)
+    logits = problem.checked
+    if logits is None or not np.array_equal(logits.M, problem.M_s(res.x)[0]):
+        logits = problem.logits(res.x)
     return certify(
         model,
-        DenseLogits(res.Z),
+        logits,
         method="lowrank",
         solver="lbfgs",
         started=started,

@@ -1,0 +1,258 @@
+r"""The nuclear-norm program of the LPM in grouped, factored coordinates on a sphere.
+
+Classes of equal loss weight form groups (``G`` of them, sizes :math:`K_g`); some optimum
+has the grouped form (:class:`lpm.model.GroupedLogits`)
+
+.. math:: Z = E M E^\top + \sum_g s_g D_g D_g^\top,\qquad
+          \lVert Z\rVert_* = \lVert M\rVert_* + \sum_g (K_g - 1)\, s_g ,\quad s_g \ge 0 .
+
+With :math:`M = A B^\top` (``A, B`` of shape ``G x r``) and :math:`s_g = y_g^2 / (2 (K_g -
+1))`, and since :math:`\lVert M\rVert_* = \min_{M = AB^\top} (\lVert A\rVert_F^2 +
+\lVert B\rVert_F^2)/2`, the program :math:`\min f(Z)` s.t. :math:`\lVert Z\rVert_* \le
+\tau` becomes
+
+.. math:: \min_{A, B, y}\ f(A B^\top, y^2/2m)\quad\text{s.t.}\quad
+          \lVert A\rVert_F^2 + \lVert B\rVert_F^2 + \lVert y\rVert^2 \le 2\tau ,
+
+one Burer--Monteiro factorization whose constraint is a Euclidean ball in ``x = (A, B,
+y)``; it binds at the optimum whenever the budget does. Every class is its own group when
+all counts differ (then ``M = Z``), so this covers any counts, with the cost of a ``G x G``
+problem instead of ``K x K``.
+
+Parts of the problem can be held fixed, which is how the exact structure tests pose their
+restricted programs: groups held *vanished* (their rows and columns of ``M`` and their
+``s_g`` are 0: classifiers and features 0) and groups held *collapsed* (``s_g = 0``: the
+classifiers of the group coincide). Groups of loss weight 0 (the limit ``R = inf``) have
+their rows of ``M`` and their ``s_g`` at 0 always: the loss does not see them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..certificates import certified_gap
+from ..model.logits import GroupedLogits, grouped_derivatives
+from ..model.model import Model
+from .reduced_program import complement_basis
+
+EPS = np.finfo(float).eps
+
+
+class GroupedFactors:
+    r"""``f`` and its derivatives in ``x = (A, B, y)`` for one model (see the module
+    docstring), with the groups held vanished or collapsed.
+
+    Parameters
+    ----------
+    model : Model
+        With the average norm constraint; the sphere is :math:`\lVert x\rVert^2 =
+        2\tau`.
+    vanished, collapsed : array_like of bool, shape (G,), optional
+        Groups held at 0, and groups held at :math:`s_g = 0`.
+    """
+
+    def __init__(self, model: Model, vanished=None, collapsed=None):
+        self.model = model
+        groups = model.groups
+        self.groups, self.loss, self.tau = groups, model.loss, float(model.tau)
+        G = groups.G
+        self.G = G
+        self.Kg = groups.sizes.astype(float)
+        self.m = self.Kg - 1.0
+        self.weights = np.asarray(groups.weights, dtype=float)
+        none = np.zeros(G, bool)
+        self.vanished = none.copy() if vanished is None else np.asarray(vanished, bool).copy()
+        self.collapsed = none.copy() if collapsed is None else np.asarray(collapsed, bool).copy()
+        dead = self.weights <= 0
+        self.live = ~self.vanished  # rows and columns of M that may be nonzero
+        self.rows = self.live & ~dead  # features that may be nonzero
+        self.free = (self.m > 0) & ~self.collapsed & ~self.vanished & ~dead  # y coordinates
+        self.nl = int(self.live.sum())
+        self.ny = int(self.free.sum())
+        self.r = 0
+        self.evaluations = 0
+        self.checked: GroupedLogits | None = None
+
+    # -- coordinates ----------------------------------------------------------------------
+    def size(self, r: int) -> int:
+        return 2 * self.nl * r + self.ny
+
+    def split(self, x):
+        n = self.nl * self.r
+        A = x[:n].reshape(self.nl, self.r)
+        B = x[n : 2 * n].reshape(self.nl, self.r)
+        return A, B, x[2 * n :]
+
+    def pack(self, A, B, y) -> np.ndarray:
+        self.r = A.shape[1]
+        A = np.array(A, dtype=float)
+        A[~self.rows[self.live]] = 0.0  # features of weight-0 groups stay 0
+        return np.concatenate([A.ravel(), np.asarray(B, float).ravel(), np.asarray(y, float)])
+
+    def M_s(self, x):
+        """The group block ``M`` (G x G) and the within-group values ``s`` (G,)."""
+        A, B, y = self.split(x)
+        M = np.zeros((self.G, self.G))
+        M[np.ix_(self.live, self.live)] = A @ B.T
+        s = np.zeros(self.G)
+        s[self.free] = y * y / (2.0 * self.m[self.free])
+        return M, s
+
+    def logits(self, x) -> GroupedLogits:
+        M, s = self.M_s(x)
+        return GroupedLogits(self.groups, M, s)
+
+    # -- the objective ---------------------------------------------------------------------
+    def evaluate(self, x, curvature: bool = False):
+        """``(f, grad, aux)``; ``aux = (M, s, G_M, gamma, curvature or None)``."""
+        self.evaluations += 1
+        M, s = self.M_s(x)
+        out = grouped_derivatives(self.groups.sizes, self.weights, M, s, self.loss, curvature)
+        f, G_M, gamma = out[:3]
+        A, B, y = self.split(x)
+        GL = G_M[np.ix_(self.live, self.live)]
+        gA = GL @ B
+        gA[~self.rows[self.live]] = 0.0
+        grad = np.concatenate(
+            [gA.ravel(), (GL.T @ A).ravel(), gamma[self.free] * y]  # ds/dy = y/m, df/ds = m gamma
+        )
+        return float(f), grad, (M, s, G_M, gamma, out[3] if curvature else None)
+
+    def gauss_newton_diagonal(self, x, aux):
+        r"""Diagonal of :math:`J^\top \nabla^2 f\, J`, ``J`` the Jacobian of the slot
+        values of the loss rows in ``x`` (the Gauss--Newton part of the Hessian), or
+        ``None`` when the loss gives no curvature.
+
+        Each row's Hessian is :math:`m_g(\operatorname{diag}(d) - q q^\top)` in its slot
+        values (:meth:`lpm.Loss.grouped`), and a coordinate moves the slots linearly:
+        ``A[g, k]`` moves row ``g`` (slot ``h`` by ``B[h, k] c_{gh}``, the own slot by
+        ``B[g, k] / K_g``), ``B[h, k]`` moves slot ``h`` of every row (by ``A[g, k]
+        c_{gh}``; in row ``h`` the own and same slots by ``A[h, k] / K_h``), ``y_g`` the
+        own and same slots of row ``g``; :math:`c_{gh} = 1/\sqrt{K_g K_h}`, and
+        :math:`c_{gg} = 1/K_g` for the same-group slot."""
+        curv = aux[4]
+        if curv is None:
+            return None
+        mass, d_own, d_X, q_own, q_X = curv
+        A, B, y = self.split(x)
+        L = self.live
+        Kg = self.Kg
+        c = 1.0 / np.sqrt(np.outer(Kg, Kg))
+        np.fill_diagonal(c, 1.0 / Kg)
+        c, d, q = c[np.ix_(L, L)], d_X[np.ix_(L, L)], q_X[np.ix_(L, L)]
+        mL, dL, qL, KL = mass[L], d_own[L] / Kg[L], q_own[L] / Kg[L], Kg[L]
+        A2, B2 = A * A, B * B
+        # A: one row at a time; its Hessian has the rank-one part q q^T
+        lin = (q * c) @ B + qL[:, None] * B
+        dA = mL[:, None] * ((d * c * c) @ B2 + (dL / KL)[:, None] * B2 - lin * lin)
+        dA[~self.rows[L]] = 0.0
+        # B: rows are independent, so only each slot's own curvature d - q^2 enters, but
+        # in row h the own and same slots move together
+        col = mL[:, None] * (d - q * q) * c * c
+        own_same = (d_own[L] + np.diagonal(d) - (q_own[L] + np.diagonal(q)) ** 2) / KL**2
+        np.fill_diagonal(col, mL * own_same)
+        dB = col.T @ A2
+        # y: ds/dy = y/m moves the own slot by y/K and the same slot by -y/(m K)
+        f = self.free
+        mf, Kf = self.m[f], Kg[f]
+        d_same, q_same = np.diagonal(d_X)[f], np.diagonal(q_X)[f]
+        dy = mass[f] * (y / Kf) ** 2 * (d_own[f] + d_same / mf**2 - (q_own[f] - q_same / mf) ** 2)
+        return np.concatenate([dA.ravel(), dB.ravel(), dy])
+
+    def gap(self, f: float, aux, exact: bool = True) -> float:
+        """Frank--Wolfe gap of the current point: with ``exact``, the certificate's own
+        value (:func:`lpm.certificates.certified_gap`, on :attr:`checked`, the logits it
+        was computed at); otherwise an estimate for the checks made during the
+        iteration, with the top singular value of the group block by Lanczos (a lower
+        estimate) once it is large."""
+        M, s, G_M, gamma, _ = aux
+        if exact:
+            self.checked = GroupedLogits(self.groups, M, s)
+            return certified_gap(self.model, self.checked)
+        within = np.abs(gamma[self.m > 0]).max(initial=0.0)
+        sigma = max(spectral_norm(G_M, exact=False), within)
+        inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
+        size = abs(inner) + self.tau * sigma + abs(f)
+        return max(inner + self.tau * sigma, 0.0) + 8 * (self.G + 1) * EPS * size
+
+    def multiplier(self, x, grad) -> float:
+        """The budget's multiplier at ``x`` from stationarity on the sphere."""
+        return max(-float(x @ grad) / (2.0 * self.tau), 0.0)
+
+    # -- starts and rank changes -------------------------------------------------------------
+    def etf_start(self):
+        """The balanced optimum: ``Z = c (I - J/K)`` for a shift-invariant loss (``c I``
+        otherwise), as factors; its scale is set by the sphere."""
+        v = np.sqrt(self.Kg[self.live] / self.Kg.sum())
+        if self.loss.shift_invariant:
+            Q = complement_basis(v) if self.nl > 1 else np.zeros((self.nl, 0))
+        else:
+            Q = np.eye(self.nl)
+        if Q.shape[1] == 0:  # one group: the group block is 0, keep one column for shape
+            Q = np.zeros((self.nl, 1))
+        y = np.sqrt(2.0 * self.m[self.free])
+        return self.pack(Q, Q.copy(), y)
+
+    def from_logits(self, logits: GroupedLogits, rtol: float = 1e-12):
+        """Factors of given grouped logits (balanced, cut at ``rtol`` of the largest
+        singular value)."""
+        M = logits.M[np.ix_(self.live, self.live)]
+        U, S, Vt = np.linalg.svd(M)
+        keep = max(1, int((S > rtol * S.max(initial=0.0)).sum())) if S.size else 1
+        root = np.sqrt(S[:keep]) if S.size else np.zeros(1)
+        A = U[:, :keep] * root
+        B = Vt[:keep].T * root
+        y = np.sqrt(2.0 * self.m[self.free] * np.maximum(logits.s[self.free], 0.0))
+        return self.pack(A, B, y)
+
+    def truncated(self, x, rtol: float):
+        """Balanced factors cut to the numerical rank of ``A B^T`` plus spare columns, or
+        None when that would not shrink them by 10%."""
+        A, B, y = self.split(x)
+        if self.r <= 1:
+            return None
+        QA, RA = np.linalg.qr(A)
+        QB, RB = np.linalg.qr(B)
+        u, sv, vt = np.linalg.svd(RA @ RB.T)
+        keep = int((sv > rtol * sv[0]).sum()) if sv.size and sv[0] > 0 else 1
+        r = min(self.r, max(1, keep + max(2, math.ceil(0.02 * keep))))
+        if r > 0.9 * self.r:
+            return None
+        root = np.sqrt(sv[:r])
+        return self.pack((QA @ u[:, :r]) * root, (QB @ vt[:r].T) * root, y)
+
+    def outside(self, x, aux, threshold: float, most: int, mu: float):
+        """``x`` with up to ``most`` columns added along the singular pairs of
+        :math:`-G_M` outside the column spaces of ``A`` and ``B`` whose singular value
+        exceeds ``threshold`` (at an optimum none does: they are descent directions the
+        current rank cannot reach), or None."""
+        A, B, y = self.split(x)
+        G = -aux[2][np.ix_(self.live, self.live)]
+        G[~self.rows[self.live]] = 0.0
+        QA = np.linalg.qr(A)[0]
+        QB = np.linalg.qr(B)[0]
+        G = G - QA @ (QA.T @ G)
+        G = G - (G @ QB) @ QB.T
+        U, S, Vt = np.linalg.svd(G)
+        n = int(min(most, (S > threshold).sum()))
+        if n == 0:
+            return None
+        scale = math.sqrt(1e-3 * float(S[n - 1]) / max(mu, 1e-300))
+        return self.pack(np.hstack([A, U[:, :n] * scale]), np.hstack([B, Vt[:n].T * scale]), y)
+
+
+def spectral_norm(G: np.ndarray, exact: bool = True) -> float:
+    """Largest singular value of ``G``: by a dense SVD (backward stable: what the
+    certificate uses), or, for large matrices when ``exact`` is False, by Lanczos (a lower
+    estimate that converges to it, for the checks inside an iteration)."""
+    n = min(G.shape)
+    if n == 0:
+        return 0.0
+    if exact or n <= 400:
+        return float(np.linalg.norm(G, 2))
+    from scipy.sparse.linalg import svds  # only for large problems
+
+    v0 = np.ones(n) / math.sqrt(n)  # a fixed start: the same call gives the same numbers
+    return float(svds(G, k=1, v0=v0, return_singular_vectors=False, tol=1e-10)[0])
