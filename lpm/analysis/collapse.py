@@ -22,8 +22,10 @@ from __future__ import annotations
 from ..certificates import CollapseReport, NoCertificate, report_from_result
 from ..model.model import Model
 from ..model.penalized import PenalizedModel
+from ..model.unconstrained import unconstrained_minimizer
 from ..solvers.penalized import penalized_collapse_report, use_reduced
 from ..solvers.reduced import REDUCED_MAX_G, solve_constrained
+from .structure import structure_report
 
 
 def require_reducible(model: Model, penalty: bool = True) -> None:
@@ -36,13 +38,21 @@ def require_reducible(model: Model, penalty: bool = True) -> None:
         )
 
 
-def collapse_report(model: Model) -> CollapseReport:
-    """Exact collapse test of every group of ``model`` (solves its reduced program).
+def collapse_report(model: Model, start=None) -> CollapseReport:
+    """Exact collapse test of every group of ``model``, for any class counts.
+
+    With few groups of equal count (at most :data:`lpm.solvers.reduced.REDUCED_MAX_G`), or
+    a budget that does not bind, the reduced program is solved exactly and its active set
+    is the test; otherwise the structure is decided by restricted solves and KKT margins
+    (:func:`lpm.analysis.structure.structure_report`). Either way the report says which
+    groups collapse, which vanish, and the rank of the classifiers' span.
 
     Parameters
     ----------
     model : Model or PenalizedModel
         With the average norm constraint, or weight decay.
+    start : Solution, optional
+        A solution of the model, to start the solves of the general route from.
 
     Returns
     -------
@@ -52,16 +62,20 @@ def collapse_report(model: Model) -> CollapseReport:
     if isinstance(model, PenalizedModel):
         return penalized_collapse_report(model)
     g = model.groups
-    result = solve_constrained(g.sizes, g.weights, model.loss, model.tau, groups=[g])[0]
-    return report_from_result(model, result)
+    free = unconstrained_minimizer(g, model.loss)
+    if g.G <= REDUCED_MAX_G or (free is not None and free.nuclear_norm() <= model.tau):
+        result = solve_constrained(g.sizes, g.weights, model.loss, model.tau, groups=[g])[0]
+        return report_from_result(model, result)
+    return structure_report(model, start)
 
 
 def collapse_unavailable(model: Model, certificate: str, has_report: bool) -> str | None:
     """Why the exact collapse test does not apply to a solution of ``model`` certified by
     the kind ``certificate`` (None when it does): a model with per-class budgets (the test
     uses the nuclear-norm form), an uncertified solve whose point need not be the model's
-    optimum, or, with no report already made by the solver, more groups of equal count
-    than the reduced program handles quickly (:data:`lpm.solvers.reduced.REDUCED_MAX_G`)."""
+    optimum, or, for weight decay with no report already made by the solver, more groups
+    of equal count than the reduced program handles quickly
+    (:data:`lpm.solvers.reduced.REDUCED_MAX_G`)."""
     if model.constraint not in ("average", "penalty"):
         return (
             f"the exact collapse test needs the average norm constraint; this model has "
@@ -72,16 +86,12 @@ def collapse_unavailable(model: Model, certificate: str, has_report: bool) -> st
             "this solve is uncertified (feature dimension below the exactness bound), so "
             "the optimum the exact test describes need not be the returned point"
         )
-    if has_report:
+    if has_report or model.constraint == "average":
         return None
-    if isinstance(model, PenalizedModel):
-        quick = use_reduced(model)
-    else:
-        quick = model.groups.G <= REDUCED_MAX_G
-    if not quick:
+    if not use_reduced(model):
         return (
-            f"the exact test solves the reduced program, and this model has "
-            f"{model.groups.G} groups of equal count (more than {REDUCED_MAX_G}: "
-            f"slow); lpm.collapse_report(solution.model) runs it anyway"
+            f"for weight decay the exact test solves the reduced program, and this model has "
+            f"{model.groups.G} groups of equal count (more than {REDUCED_MAX_G}: slow); "
+            f"lpm.collapse_report(solution.model) runs it anyway"
         )
     return None

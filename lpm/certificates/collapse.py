@@ -18,6 +18,7 @@ and says when the margin is too close to the solve's own error to decide
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,14 @@ class CollapseReport:
         The group holding the minority classes (None if they span several groups).
     logits : GroupedLogits
         The optimal logits of the reduced program this report was read from.
+    vanished : ndarray of bool, shape (G,)
+        Groups whose classifiers and features are exactly 0 (their rows and columns of
+        the logits vanish): all their classes share the zero classifier, whatever their
+        counts.
+    rank : int
+        Rank of the group block of the optimal logits: the classifiers of the classes in
+        one-class or collapsed groups span this many dimensions (all parallel when it is
+        1).
     """
 
     model: Model
@@ -60,6 +69,16 @@ class CollapseReport:
     logits: GroupedLogits
     #: why the test could not decide (empty when it did): see :func:`undecided_reason`
     undecided: str = ""
+    #: groups whose classifiers and features are exactly 0 (see :func:`block_structure`)
+    vanished: np.ndarray | None = None
+    #: rank of the group block ``M`` of the optimal logits
+    rank: int | None = None
+    #: :math:`\lambda - \sigma_{r+1}(-G_M)`: > 0 certifies the rank and the vanished groups
+    block_margin: float = math.nan
+    #: the solve's own error on the scale of the margins (what a margin must exceed)
+    noise: float = 0.0
+    #: groups whose collapse is undecided (margin within the noise), when known per group
+    undecided_groups: np.ndarray | None = None
 
     @property
     def margin(self) -> np.ndarray:
@@ -69,20 +88,46 @@ class CollapseReport:
 
     @property
     def minority_collapsed(self) -> bool | None:
-        """Whether all minority classifiers are equal; None when the minority has fewer
-        than two classes or does not lie inside one group (e.g. R = 1)."""
-        g = self.minority_group
-        if g is None or self.model.minority.size < 2 or self.undecided:
+        """Whether all minority classifiers are exactly equal; None when the minority has
+        fewer than two classes, when the test is undecided for it, and when it spans
+        several groups that are not all vanished (classes of different counts with
+        nonzero classifiers are never exactly equal at a certified optimum, but the test
+        does not claim it; e.g. ``R = 1``)."""
+        members = self.model.minority
+        if members.size < 2:
+            return None
+        groups = np.unique(self.model.groups.labels[members])
+        if self.undecided or (
+            self.undecided_groups is not None and self.undecided_groups[groups].any()
+        ):
+            return None
+        if self.vanished is not None and self.vanished[groups].all():
+            return True  # every minority classifier is 0
+        if groups.size != 1:
             return None
         # inside a group every pair of classifiers is at the same distance, so a minority
         # that is part of a larger group (R = 1) is collapsed iff the group is
-        return bool(self.collapsed[g])
+        return bool(self.collapsed[groups[0]])
 
     def collapsed_classes(self) -> list[np.ndarray]:
-        """Class indices of each collapsed group (ValueError when the test is undecided)."""
+        """Classes with exactly equal classifiers: each collapsed group (two or more
+        classes of one count) and, as one more set, every vanished class (classifier
+        0, whatever its count). ValueError when the test is undecided."""
         if self.undecided:
             raise ValueError(f"the exact collapse test is undecided: {self.undecided}")
-        return [self.model.groups.members(g) for g in np.flatnonzero(self.collapsed)]
+        groups = self.model.groups
+        vanished = np.zeros(groups.G, bool) if self.vanished is None else self.vanished
+        out = [groups.members(g) for g in np.flatnonzero(self.collapsed & ~vanished)]
+        dead = self.vanished_classes()
+        if dead.size >= 2:
+            out.append(dead)
+        return out
+
+    def vanished_classes(self) -> np.ndarray:
+        """Classes whose classifiers and features are exactly 0."""
+        if self.vanished is None or not self.vanished.any():
+            return np.zeros(0, dtype=int)
+        return np.flatnonzero(self.vanished[self.model.groups.labels])
 
     def classifier_distance(self) -> np.ndarray:
         r"""Distance between two classifiers of each group, :math:`\sqrt{2\sqrt{E_W/E_H}\,s_g}`."""
@@ -128,13 +173,27 @@ def undecided_reason(sizes, weights, result) -> str:
 
 def report_from_result(model: Model, result, grad: GroupedLogits | None = None) -> CollapseReport:
     """A :class:`CollapseReport` from a converged reduced solve of ``model`` (``grad``: the
-    gradient at its logits, when already computed)."""
+    gradient at its logits, when already computed), with the group block's rank and
+    vanished groups (:func:`block_structure`) where the budget binds."""
     if not result.converged:
         raise SolverError(f"the reduced solve did not converge: {result.message}")
     if grad is None:
         _, grad = result.logits.value_and_gradient(model)
     sizes = model.groups.sizes
     gamma = np.where(sizes > 1, -grad.s, 0.0)
+    block = {}
+    if result.multiplier > 0:
+        free = (sizes > 1) & ~result.fixed
+        lam = -grad.inner(result.logits) / model.tau
+        noise = float(np.abs(gamma[free] - lam).max(initial=0.0))
+        rank, margin, noise, undecided = block_structure(result.logits, grad, model.tau, noise)
+        # the Newton solver resolves the point to rounding: a row and column of the block
+        # at that level, with the group collapsed, is 0 at the optimum when the block's
+        # margin certifies the point's face
+        scale = max(float(np.abs(result.logits.M).max()), model.budget)
+        zero = zero_groups(result.logits, tol=ZERO_RTOL * scale)
+        vanished = zero & (result.fixed | (sizes == 1)) & (not undecided)
+        block = dict(vanished=vanished, rank=rank, block_margin=margin, noise=noise)
     return CollapseReport(
         model=model,
         sizes=sizes,
@@ -145,6 +204,7 @@ def report_from_result(model: Model, result, grad: GroupedLogits | None = None) 
         minority_group=model.minority_group,
         logits=result.logits,
         undecided=undecided_reason(sizes, model.groups.weights, result),
+        **block,
     )
 
 
@@ -181,3 +241,71 @@ def penalized_report_from_result(model, result) -> PenalizedCollapseReport:
         undecided=undecided_reason(g.sizes, g.weights, result),
         omega=og,
     )
+
+
+#: singular values of the group block below this fraction of its largest (at least of
+#: the budget per class) are off the support (a legitimate one below it leaves a singular
+#: value of -G_M at the multiplier off the support, and the rank undecided: nothing is
+#: claimed at that level)
+RANK_RTOL = 1e-10
+
+
+#: the reduced Newton solver's point is exact to rounding: rows of the group block below
+#: this fraction of its scale are 0 there
+ZERO_RTOL = 1e-12
+
+
+def zero_groups(logits: GroupedLogits, tol: float = 0.0) -> np.ndarray:
+    """Groups whose rows and columns of the group block, and within-group value, are 0 at
+    this point (exactly, as a restricted solve imposes them; or up to ``tol``)."""
+    M = np.abs(logits.M)
+    small = (M.max(axis=0, initial=0.0) <= tol) & (M.max(axis=1, initial=0.0) <= tol)
+    return small & (np.abs(logits.s) <= tol)
+
+
+def block_structure(logits: GroupedLogits, grad: GroupedLogits, tau: float, noise: float):
+    r"""The rank of the group block at a point optimal on its face, and its certificate.
+
+    At an optimum of :math:`\min f` s.t. :math:`\lVert Z\rVert_* \le \tau` with
+    multiplier :math:`\lambda`, :math:`-\nabla f = \lambda (U V^\top + W_\perp)` with
+    :math:`\lVert W_\perp\rVert_2 \le 1`, and in grouped form the group block splits off:
+    the singular values of :math:`-G_M` are :math:`\lambda` on the support of ``M``
+    (``rank`` of them: the singular values of ``M`` above :data:`RANK_RTOL` of its
+    largest) and :math:`\lambda \sigma_i(W_\perp)` off it. The point's face
+    (its rank, and its groups at 0: the vanished ones) is that of the optimum when the
+    largest singular value off the support is below :math:`\lambda` by a margin; a
+    direction off the support is where a new classifier direction, or a vanished group's
+    classifier and feature, would grow.
+
+    Parameters
+    ----------
+    logits, grad : GroupedLogits
+        The point and the gradient of the loss there.
+    tau : float
+        The nuclear-norm radius (the budget binds at the point).
+    noise : float
+        The solve's own error on this scale (what a margin must exceed).
+
+    Returns
+    -------
+    rank : int
+    margin : float
+        :math:`\lambda - \sigma_{r+1}(-G_M)` (``inf`` when the support is everything).
+    noise : float
+        ``noise``, raised to the spread of the support's singular values around
+        :math:`\lambda` (0 in exact arithmetic).
+    undecided : bool
+        The margin is within :data:`DECISION_FACTOR` times the noise: the rank and the
+        vanished groups are not decided.
+    """
+    lam = -grad.inner(logits) / tau
+    sv = np.linalg.svd(logits.M, compute_uv=False)
+    # relative to the block's largest singular value, or to the budget per class when the
+    # whole block is at the noise level (it vanishes)
+    top = max(float(sv.max(initial=0.0)), tau / logits.K)
+    rank = int((sv > RANK_RTOL * top).sum())
+    sigma = np.linalg.svd(-grad.M, compute_uv=False)
+    # on the support the singular values of -G_M equal lambda up to the solve's error
+    noise = max(noise, float(np.abs(sigma[:rank] - lam).max(initial=0.0)))
+    margin = float(lam - sigma[rank]) if rank < sigma.size else math.inf
+    return rank, margin, noise, bool(margin <= DECISION_FACTOR * noise)

@@ -52,7 +52,8 @@ class Residuals:
 #: name -> function; filled by :mod:`lpm.analysis` when the package is imported
 _EXACT_TESTS: dict[str, Callable] = {}
 
-#: what :mod:`lpm.analysis` registers: ``collapse_report(model) -> CollapseReport``,
+#: what :mod:`lpm.analysis` registers: ``collapse_report(model, start) -> CollapseReport``
+#: (``start``: this solution, to start its solves from),
 #: ``collapse_unavailable(model, certificate_kind, has_report) -> str | None`` and
 #: ``etf_is_optimal(model) -> bool``
 EXACT_TESTS = ("collapse_report", "collapse_unavailable", "etf_is_optimal")
@@ -373,7 +374,7 @@ class Solution:
             reason = self.collapse_unavailable()
             if reason is not None:
                 raise ValueError(reason)
-            self._collapse = exact_test("collapse_report")(self.model)
+            self._collapse = exact_test("collapse_report")(self.model, self)
         return self._collapse
 
     @property

@@ -175,10 +175,13 @@ class _SoftmaxLoss(Loss):
         own = np.asarray(own, dtype=float)
         X = np.asarray(X, dtype=float)
         mult = np.broadcast_to(np.asarray(mult, dtype=float), X.shape)
-        live = mult > 0
+        dead = mult <= 0
         D = X - own[..., None]  # z_j - z_own, per slot
-        c = np.maximum(np.where(live, D, -np.inf).max(axis=-1), 0.0)
-        E = np.where(live, mult * np.exp(np.where(live, D, 0.0) - c[..., None]), 0.0)
+        if dead.any():  # slots no class carries: out of the max and the sum
+            D = np.where(dead, -np.inf, D)
+        c = np.maximum(D.max(axis=-1), 0.0)
+        E = np.exp(D - c[..., None])
+        E *= mult
         total = E.sum(axis=-1)
         S = np.exp(-c) + total
         value = c + np.log1p(np.expm1(-c) + total)
@@ -186,7 +189,7 @@ class _SoftmaxLoss(Loss):
         g_X = P
         if self.smoothing:
             target = self.smoothing * mult / (1.0 + mult.sum(axis=-1, keepdims=True))
-            value = value - (target * np.where(live, D, 0.0)).sum(axis=-1)
+            value = value - (target * np.where(dead, 0.0, D)).sum(axis=-1)
             g_X = P - target
         g_own = -g_X.sum(axis=-1)  # the derivatives sum to zero (shift invariance)
         if not curvature:

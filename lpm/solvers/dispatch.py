@@ -37,6 +37,12 @@ METHODS = ("auto", "reduced", *RUNNERS)
 GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "sdp": 1e-6, "nonconvex": 1e-6, "lowrank": 1e-8}
 
 
+def loss_at_zero(model: Model) -> float:
+    """``f(0)``, the loss at zero logits (``log K`` for cross-entropy): the scale that
+    relative gap targets refer to."""
+    return _loss_at_zero(model, exact=True)[0]
+
+
 def loss_range(model: Model) -> float:
     r"""An upper bound on ``f(0) - f*``: ``tau * sigma_max(grad f(0))`` (convexity,
     :math:`f(Z) \ge f(0) + \langle\nabla f(0), Z\rangle` and

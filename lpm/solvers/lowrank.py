@@ -231,6 +231,40 @@ def solve_lowrank(
     )
 
 
+def solve_face(
+    model: Model,
+    vanished,
+    collapsed,
+    start: GroupedLogits,
+    *,
+    gap_tol: float,
+    max_iter: int = DEFAULTS["max_iter"],
+    rank_rtol: float = DEFAULTS["rank_rtol"],
+):
+    """The program restricted to a face: the groups ``vanished`` at 0, the groups
+    ``collapsed`` at ``s_g = 0`` (the restricted programs of the exact structure tests,
+    :mod:`lpm.analysis.structure`), from ``start`` projected onto the face.
+
+    Returns
+    -------
+    logits : GroupedLogits
+        The restricted optimum found.
+    result : LBFGSResult
+        The engine's record; ``result.gap`` is the restricted program's own gap.
+    """
+    problem = GroupedFactors(model, vanished=vanished, collapsed=collapsed)
+    res = sphere_lbfgs(
+        problem,
+        problem.from_logits(start),
+        gap_tol=gap_tol,
+        max_iter=max_iter,
+        rank_rtol=rank_rtol,
+    )
+    if not np.all(np.isfinite(res.x)):
+        raise SolverError("the restricted low-rank solve produced non-finite logits")
+    return problem.logits(res.x), res
+
+
 def solve(
     model: Model,
     *,

@@ -173,9 +173,8 @@ class _Run:
         cut = None if self.grown else self.p.truncated(self.x, rank_rtol)
         if cut is not None:
             self.load(cut)
-            self.truncated = True
             return True
-        if not (self.truncated and stalled):
+        if not stalled:  # (a start below the optimal rank grows too, not only a cut)
             return False
         mu = self.p.multiplier(self.x, self.g)
         wider = self.p.outside(self.x, self.aux, mu + 0.5 * gap / self.p.tau, MAX_ADDED, mu)
@@ -187,7 +186,7 @@ class _Run:
 
     def solve(self, x0, gap_tol, max_iter, time_limit, rank_rtol) -> LBFGSResult:
         started = time.perf_counter()
-        self.truncated = self.grown = False
+        self.grown = False
         self.load(x0)
         history = []
         best_gap, best_at = math.inf, 0
@@ -205,7 +204,15 @@ class _Run:
             # on the iterates only, so the same call gives the same numbers)
             predicted = ratio * float(np.linalg.norm(self.rg))
             close = predicted <= 2 * gap_tol and since >= CHECK_CLOSE
-            if it == 0 or close or since >= CHECK_EVERY or it >= max_iter or out_of_time:
+            first_review = last_review == 0 and it == FIRST_REVIEW
+            if (
+                it == 0
+                or close
+                or first_review
+                or since >= CHECK_EVERY
+                or it >= max_iter
+                or (out_of_time)
+            ):
                 gap = self.p.gap(self.f, self.aux, exact=False)
                 if gap <= gap_tol:  # confirm with the certificate's own arithmetic
                     gap = self.p.gap(self.f, self.aux, exact=True)
