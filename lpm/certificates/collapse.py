@@ -129,6 +129,55 @@ class CollapseReport:
             return np.zeros(0, dtype=int)
         return np.flatnonzero(self.vanished[self.model.groups.labels])
 
+    def summary(self) -> str:
+        """The structure in one line, e.g. ``"150 of 176 groups of equal count collapse
+        (809 classes, counts 5-188), each to one classifier; no class vanishes; group block
+        of rank 131"``."""
+        groups, counts = self.model.groups, self.model.counts
+        multi = groups.sizes > 1
+        vanished = np.zeros(groups.G, bool) if self.vanished is None else self.vanished
+
+        def classes(mask):
+            return int(groups.sizes[mask].sum())
+
+        def span(mask):
+            if counts is None:  # R = inf: the weights, not counts, define the groups
+                return f"weights {self.model.pi[groups.first[mask]].min():.3g}+"
+            c = counts[groups.first[mask]]
+            lo, hi = f"{c.min():g}", f"{c.max():g}"
+            return f"count {lo}" if lo == hi else f"counts {lo}-{hi}"
+
+        collapsed = self.collapsed & multi  # vanished groups of several classes included
+        if collapsed.any():
+            head = (
+                f"{int(collapsed.sum())} of {int(multi.sum())} groups of equal count collapse "
+                f"({classes(collapsed)} classes, {span(collapsed)}), each to one classifier"
+            )
+        elif multi.any():
+            head = f"none of the {int(multi.sum())} groups of equal count collapses"
+        else:
+            head = "every class has its own count (no group to collapse)"
+        tail = (
+            f"{classes(vanished)} classes vanish ({span(vanished)}: classifiers and features 0)"
+            if vanished.any()
+            else "no class vanishes"
+        )
+        parts = [head, tail]
+        if self.rank is not None:
+            # classes whose classifier is their group's mean part: all in the block's span
+            simple = ((groups.sizes == 1) | self.collapsed) & ~vanished
+            text = f"group block of rank {self.rank}"
+            if self.rank == 1 and simple.sum() >= 2:
+                text += f" (the classifiers of the {classes(simple)} classes in one-class or "
+                text += "collapsed groups are parallel)"
+            parts.append(text)
+        undecided = (
+            np.zeros(groups.G, bool) if self.undecided_groups is None else self.undecided_groups
+        )
+        if self.undecided or undecided.any():
+            parts.append(f"UNDECIDED: {self.undecided}")
+        return "; ".join(parts)
+
     def classifier_distance(self) -> np.ndarray:
         r"""Distance between two classifiers of each group, :math:`\sqrt{2\sqrt{E_W/E_H}\,s_g}`."""
         return np.sqrt(2.0 * self.within / self.model.scale)
