@@ -44,6 +44,7 @@ def comparison_figure(comparison, *, size=None) -> Figure:
             f"$K = {K},\\ E_W = {c.E_W:.4g},\\ E_H = {c.E_H:.4g}$; Gram distance: classifiers "
             f"{c.classifier_gram_distance:.3f}, class means {c.feature_gram_distance:.3f}"
         ),
+        values=False,  # four panels: the colors say it, numbers would not be legible
         size=size or (4 * 0.62 * WIDTH, 2.5),
     )
 
