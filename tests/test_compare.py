@@ -74,6 +74,11 @@ def test_what_the_lpm_cannot_see_does_not_change_the_comparison():
     offset = lpm.compare(Wn, Hn + rng.standard_normal(6), labels, center="global")
     assert offset.E_H == pytest.approx(centred.E_H, rel=1e-12)
     assert offset.feature_gram_distance == pytest.approx(centred.feature_gram_distance, rel=1e-9)
+    # NC4 is the network's own decision: the features as given, with its bias
+    b = rng.standard_normal(5)
+    with_bias = lpm.compare(Wn, Hn, labels, center="global", bias=b)
+    assert with_bias.metrics.agreement == lpm.clf_ncc_agreement(Wn, Hn, labels, bias=b)
+    assert with_bias.metrics.nc1 == lpm.nc1(Hn, labels)
 
 
 def test_class_means_with_counts_and_given_budgets():

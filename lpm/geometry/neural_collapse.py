@@ -28,6 +28,7 @@ the numbers of features of norm 1.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -122,7 +123,10 @@ def class_means(features, labels, *, num_classes: int | None = None) -> ClassMea
     num_classes : int, optional
         ``K``; default ``max(labels) + 1``. Classes without a sample get a NaN mean.
     """
-    s = _samples(features, labels, num_classes, absent_ok=True)
+    return _class_means(_samples(features, labels, num_classes, absent_ok=True))
+
+
+def _class_means(s: _Samples) -> ClassMeans:
     means = s.means * s.scale
     means[s.counts == 0] = np.nan
     return ClassMeans(s.counts, means, s.H.mean(axis=0) * s.scale)
@@ -166,7 +170,10 @@ def nc1(features, labels, *, rtol: float = 1e-12, num_classes: int | None = None
     phase of deep learning training", PNAS 117(40), 2020.
     """
     s = _samples(features, labels, num_classes, absent_ok=num_classes is not None)
-    rtol = check.tolerance("rtol", rtol, 0.5)
+    return _nc1(s, check.tolerance("rtol", rtol, 0.5))
+
+
+def _nc1(s: _Samples, rtol: float) -> float:
     present = s.present
     dev = s.H - s.means[s.y]
     sigma_w = dev.T @ dev / s.H.shape[0]
@@ -207,7 +214,10 @@ def variability_cdnv(features, labels, *, num_classes: int | None = None) -> flo
     T. Galanti, A. György, M. Hutter, "On the role of neural collapse in transfer
     learning", ICLR 2022.
     """
-    s = _samples(features, labels, num_classes, absent_ok=num_classes is not None)
+    return _cdnv(_samples(features, labels, num_classes, absent_ok=num_classes is not None))
+
+
+def _cdnv(s: _Samples) -> float:
     present = s.present
     if present.size < 2:
         raise ValueError(f"the CDNV needs at least 2 classes present, got {present.size}")
@@ -224,29 +234,36 @@ def variability_cdnv(features, labels, *, num_classes: int | None = None) -> flo
     return total / (present.size * (present.size - 1) / 2)
 
 
-def _decisions(W, features, labels, bias):
-    """Checked samples, the network's decisions argmax(W h + b) and the nearest class
-    mean of each sample (among the classes present)."""
+def _checked_last_layer(W, features, labels) -> tuple[np.ndarray, _Samples]:
+    """``W`` and the samples, with labels in ``[0, K)`` for the ``K`` rows of ``W`` and
+    the features' ``p`` columns of ``W``."""
     W = as_rows("W", W)
-    K = W.shape[0]
-    s = _samples(features, labels, K, absent_ok=True)
+    s = _samples(features, labels, W.shape[0], absent_ok=True)
     if W.shape[1] != s.H.shape[1]:
         raise ValueError(
-            f"W {W.shape} and features {s.H.shape} must have the same number of columns p"
+            f"W {W.shape} (one row per class) and features {s.H.shape} (one row per sample) "
+            f"must have the same number of columns p"
         )
+    return W, s
+
+
+def _agreement(s: _Samples, W: np.ndarray, bias, weighted: bool) -> float:
+    K = W.shape[0]
     Ws, sw = unit_scale(W)
-    logits = s.H @ Ws.T
+    logits = s.H @ Ws.T  # the network's logits divided by sw * s.scale
     if bias is not None:
         b = np.asarray(bias, dtype=float)
         if b.shape != (K,) or not np.all(np.isfinite(b)):
             raise ValueError(f"bias must be {K} finite numbers (one per class), got {bias!r:.80}")
         logits = logits + b / (sw * s.scale)
-    network = logits.argmax(axis=1)
     present = s.present
     M = s.means[present]
-    # ||h - mu||^2 up to the ||h||^2 every class shares
+    # the nearest class mean: ||h - mu||^2 up to the ||h||^2 every class shares
     nearest = present[((M * M).sum(axis=1) - 2.0 * s.H @ M.T).argmin(axis=1)]
-    return s, network, nearest
+    agree = (logits.argmax(axis=1) == nearest).astype(float)
+    if weighted:
+        return float(agree.mean())
+    return float((np.bincount(s.y, agree, minlength=s.K)[present] / s.counts[present]).mean())
 
 
 def clf_ncc_agreement(W, features, labels, *, bias=None, weighted: bool = True) -> float:
@@ -274,12 +291,8 @@ def clf_ncc_agreement(W, features, labels, *, bias=None, weighted: bool = True) 
         True: the fraction of samples (classes weighted by their counts). False: the
         mean over the classes present of each class's fraction.
     """
-    s, network, nearest = _decisions(W, features, labels, bias)
-    agree = (network == nearest).astype(float)
-    if weighted:
-        return float(agree.mean())
-    present = s.present
-    return float((np.bincount(s.y, agree, minlength=s.K)[present] / s.counts[present]).mean())
+    W, s = _checked_last_layer(W, features, labels)
+    return _agreement(s, W, bias, weighted)
 
 
 #: the measurements of :class:`NeuralCollapseMetrics`: (name, what, range, value at collapse);
@@ -386,41 +399,39 @@ def neural_collapse_metrics(
     -------
     NeuralCollapseMetrics
     """
-    W = as_rows("W", W)
-    K = W.shape[0]
-    stats = class_means(features, labels, num_classes=K)
-    if stats.means.shape[1] != W.shape[1]:
-        raise ValueError(
-            f"W {W.shape} and features {np.shape(features)} must have the same number of "
-            f"columns p (one row per class in W, per sample in features)"
-        )
+    rtol = check.tolerance("rtol", rtol, 0.5)
+    W, s = _checked_last_layer(W, features, labels)
+    stats = _class_means(s)
     present = stats.present
     M = stats.means[present] - stats.global_mean
     undefined: dict[str, str] = {}
 
-    def measure(name, f, *args, **kw):
+    def measure(name, f, *args):
         try:
-            return f(*args, **kw)
+            return f(*args)
         except ValueError as exc:
             undefined[name] = str(exc)
             return math.nan
 
     values = {
-        "nc1": measure("nc1", nc1, features, labels, rtol=rtol, num_classes=K),
-        "cdnv": measure("cdnv", variability_cdnv, features, labels, num_classes=K),
-        "agreement": clf_ncc_agreement(W, features, labels, bias=bias),
+        "nc1": _nc1(s, rtol),
+        "cdnv": measure("cdnv", _cdnv, s),
+        "agreement": _agreement(s, W, bias, True),
     }
-    for what, X in (("means", M), ("classifiers", W)):
-        values[f"equinorm_{what}"] = measure(f"equinorm_{what}", equinorm, X)
-        values[f"equiangularity_{what}"] = measure(f"equiangularity_{what}", equiangularity, X)
-        values[f"max_equiangularity_{what}"] = measure(
-            f"max_equiangularity_{what}", max_equiangularity, X
-        )
-        values[f"etf_error_{what}"] = measure(f"etf_error_{what}", simplex_etf_error, X)
+    nc2 = (
+        ("equinorm", equinorm),
+        ("equiangularity", equiangularity),
+        ("max_equiangularity", max_equiangularity),
+        ("etf_error", simplex_etf_error),
+    )
+    for (name, f), (what, X) in itertools.product(nc2, (("means", M), ("classifiers", W))):
+        values[f"{name}_{what}"] = measure(f"{name}_{what}", f, X)
     values["self_duality"] = self_duality_distance(W[present], M)
     if math.isnan(values["self_duality"]):
         undefined["self_duality"] = "W or the centred class means are 0"
     values["self_duality_error"] = measure("self_duality_error", self_duality_error, W[present], M)
-    if "nc1" not in undefined and math.isnan(values["nc1"]):
+    if math.isnan(values["nc1"]):
         undefined["nc1"] = "the class means coincide (no spread between classes)"
-    return NeuralCollapseMetrics(K, stats.counts, stats.absent, undefined=undefined, **values)
+    return NeuralCollapseMetrics(
+        W.shape[0], stats.counts, stats.absent, undefined=undefined, **values
+    )

@@ -283,17 +283,18 @@ def compare(
         counts = check.positive_vector("counts", counts)
         if counts.size != K:
             raise ValueError(f"counts must have one entry per class ({K}), got {counts.size}")
-    means = stats.means
+    means, centred = stats.means, H
     if center == "global":
         offset = counts @ means / counts.sum()
-        H, means = H - offset, means - offset
+        centred, means = H - offset, means - offset
     Ws, sw = unit_scale(W)
     if E_W is None:
         E_W = float((Ws * Ws).sum() / K) * sw * sw
     if E_H is None:
-        Hs, sh = unit_scale(H)
+        Hs, sh = unit_scale(centred)
         per_sample = np.bincount(y, np.einsum("ij,ij->i", Hs, Hs), minlength=K)
         E_H = float((per_sample / stats.counts).mean()) * sh * sh
+    E_W, E_H = check.positive_real("E_W", E_W), check.positive_real("E_H", E_H)
     sol = solve_counts(
         counts,
         E_W,
@@ -315,15 +316,15 @@ def compare(
             unavailable, groups = str(exc), []
         collapsed = [(g, pair_stats_from_gram(gram_W, g, f"classes {g.tolist()}")) for g in groups]
     metrics = None
-    if np.any(stats.counts > 1):
+    if np.any(stats.counts > 1):  # the features as given: NC4 is the network's decision
         metrics = neural_collapse_metrics(W, H, y, bias=bias)
     return Comparison(
         solution=sol,
         W=W,
         means=means,
         counts=counts,
-        E_W=check.positive_real("E_W", E_W),
-        E_H=check.positive_real("E_H", E_H),
+        E_W=E_W,
+        E_H=E_H,
         center=center,
         minority=minority,
         classifier_gram_distance=gram_distance(gram_W, sol.classifier_gram()),

@@ -129,7 +129,7 @@ def train_mlp(
         tol=1e-6,
         random_state=seed,
     )
-    with warnings.catch_warnings():  # L-BFGS stopping at max_iter is reported below
+    with warnings.catch_warnings():  # stopping at max_iter shows in .iterations
         warnings.simplefilter("ignore", sk.exceptions.ConvergenceWarning)
         net.fit(X, y)
     features = np.asarray(X, float)
