@@ -109,9 +109,11 @@ def test_own_network_demo_and_user_files(tmp_path):
 
 
 def test_own_network_says_when_W_is_transposed(tmp_path):
-    run_example("own_network.py", "--demo", tmp_path)
-    W = np.load(tmp_path / "W.npy")
-    np.save(tmp_path / "WT.npy", W.T)
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(7), 3)
+    np.save(tmp_path / "WT.npy", rng.standard_normal((16, 7)))  # p x K: transposed
+    np.save(tmp_path / "feats.npy", rng.standard_normal((labels.size, 16)))
+    np.save(tmp_path / "labels.npy", labels)
     proc = subprocess.run(
         [sys.executable, str(EXAMPLES / "own_network.py"), tmp_path / "WT.npy"]
         + [tmp_path / "feats.npy", "--labels", tmp_path / "labels.npy"],
@@ -120,7 +122,7 @@ def test_own_network_says_when_W_is_transposed(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2
-    assert f"W has shape {W.T.shape}" in proc.stderr and "pass W.T" in proc.stderr
+    assert "W has shape (16, 7)" in proc.stderr and "pass W.T (shape (7, 16))" in proc.stderr
 
 
 def test_trained_network_reduced(tmp_path):

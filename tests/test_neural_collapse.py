@@ -287,3 +287,24 @@ def test_nc1_of_tiny_and_huge_features_is_that_of_unit_features(scale):
         assert f(X * scale, y) == pytest.approx(f(X, y), rel=1e-12)
     W = rng.standard_normal((3, 4))
     assert lpm.clf_ncc_agreement(W, X * scale, y) == lpm.clf_ncc_agreement(W, X, y)
+
+
+def test_gram_distance_is_zero_for_proportional_grams_and_checks_its_input():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4, 6))
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    G = X @ X.T
+    assert lpm.gram_distance(7.0 * (X @ Q) @ (X @ Q).T, G) < 1e-15
+    assert lpm.etf_distance(X) == pytest.approx(
+        lpm.gram_distance(G, simplex_etf_gram(4)), rel=1e-14
+    )
+    Y = X + 0.1 * rng.standard_normal(X.shape)
+    direct = np.linalg.norm(Y @ Y.T / np.trace(Y @ Y.T) - G / np.trace(G)) / np.linalg.norm(
+        G / np.trace(G)
+    )
+    assert lpm.gram_distance(Y @ Y.T, G) == pytest.approx(direct, rel=1e-14)
+    assert lpm.gram_distance(np.zeros((4, 4)), G) == math.inf
+    with pytest.raises(ValueError, match="gram must be finite"):
+        lpm.gram_distance(np.full((4, 4), np.nan), G)
+    with pytest.raises(ValueError, match="same size"):
+        lpm.gram_distance(np.eye(3), G)

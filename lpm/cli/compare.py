@@ -30,12 +30,12 @@ def add_compare_parser(sub, formatter_class) -> None:
         "compare",
         help="a trained network's last layer against the LPM's prediction",
         formatter_class=formatter_class,
-        description="Solve the LPM for the class counts of LABELS and the network's budgets "
-        "(E_W = mean ||w_k||^2, E_H = class-averaged mean ||h_i||^2) and compare it with "
-        "the network: Gram distances of classifiers and class means, the minority cosine "
-        "measured and predicted, the exact collapse predicted, and NC1-NC4. W is K x p "
-        "(one row per class), FEATURES N x p, LABELS N integers in 0..K-1; .npy files "
-        "(or text: .txt, .csv).",
+        description="Solve the LPM for the class counts of LABELS and the network's budgets\n"
+        "(E_W = mean ||w_k||^2, E_H = class-averaged mean ||h_i||^2) and compare it with the\n"
+        "network: Gram distances of classifiers and class means, the minority cosine measured\n"
+        "and predicted, the exact collapse predicted, and NC1-NC4 of the network. W is K x p\n"
+        "(one row per class), FEATURES N x p, LABELS N integers in 0..K-1: .npy files (or\n"
+        "text: .txt, .csv).",
         epilog="examples:\n  lpm compare W.npy features.npy labels.npy\n"
         "  lpm compare W.npy features.npy labels.npy --center global --out cmp\n"
         "  lpm compare W.npy features.npy labels.npy --E_W 1 --E_H 5 --json",

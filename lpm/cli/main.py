@@ -149,13 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce",
         help="reproduce a figure of the paper (fig3) or the trained-network experiment",
         formatter_class=fmt,
-        description="Recompute a figure of Fang, He, Long, Su (PNAS 2021). fig3: the mean "
-        "cosine of the minority classifiers against R, K = 10 (K_A = K_B = 5), E_W = 1, "
-        "E_H = 5, R = 10^(0.1 i), i = 0..40. Writes figure3.png, figure3.pdf, figure3.csv "
-        "and figure3.json. network: small networks trained to zero error on scikit-learn's "
-        "handwritten digits (digits 5-9 subsampled to n_A / R), their minority cosine "
-        "against the LPM's at their budgets (a few minutes; needs scikit-learn). Writes "
-        "network.png, network.pdf, network.csv and network.json.",
+        description="Recompute a figure of Fang, He, Long, Su (PNAS 2021).\n"
+        "fig3: the mean cosine of the minority classifiers against R, K = 10 (K_A = K_B = 5),\n"
+        "E_W = 1, E_H = 5, R = 10^(0.1 i), i = 0..40. Writes figure3.png, figure3.pdf,\n"
+        "figure3.csv and figure3.json.\n"
+        "network: small networks trained to zero error on scikit-learn's handwritten digits\n"
+        "(digits 5-9 subsampled to n_A / R), their minority cosine against the LPM's at\n"
+        "their budgets (about two minutes; needs scikit-learn). Writes network.png,\n"
+        "network.pdf, network.csv and network.json.",
         epilog="examples:\n  lpm reproduce fig3\n  lpm reproduce fig3 --out paper/figs\n"
         "  lpm reproduce fig3 --method sdp --out fig3-sdp   # the paper's own SDP (slower)\n"
         "  lpm reproduce network --seeds 0 --R 1,10,50      # ./lpm-network",

@@ -112,6 +112,9 @@ def gram_distance(gram: np.ndarray, reference: np.ndarray) -> float:
             f"gram and reference must be square matrices of the same size, got shapes "
             f"{gram.shape} and {reference.shape}"
         )
+    for name, G in (("gram", gram), ("reference", reference)):
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"{name} must be finite (a Gram matrix of finite vectors)")
     t0 = np.trace(reference)
     if not t0 > 0:
         raise ValueError(f"reference must have a positive trace, got {t0}")
