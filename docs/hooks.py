@@ -36,7 +36,22 @@ def _make_figures(directory: Path) -> list[str]:
     save(plotting.geometry_figure(lpm.solve(5, 5, 5.0, 1.0, 5.0)), "geometry")
     over = lpm.sweep(5, 5, R=1000.0, E_W=1.0, E_H=5.0, oversample=np.geomspace(1, 1000, 16))
     save(plotting.curve_figure(over, "oversample", "minority_cosine"), "oversampling")
+    _network_figures(save)
     return made
+
+
+def _network_figures(save) -> None:
+    """The trained-network page: a small version of the digits experiment (one seed, three
+    imbalances: about 20 s) and the comparison of one of its networks with the LPM."""
+    import lpm
+    from lpm import plotting
+    from lpm.studies import network
+
+    save(plotting.network_figure(lpm.digits_experiment(R=(2, 10, 50), seeds=(0,))), "network")
+    X, y = network.digits_subset(10.0, 0)
+    net = network.train_mlp(X, y, seed=0)
+    c = lpm.compare(net.W, net.features, y, center="global", bias=net.bias, minority=range(5, 10))
+    save(c.plot(), "network_compare")
 
 
 def on_files(files, config):

@@ -2,10 +2,12 @@
 
 Give the classifier W (K x p, one row per class) and the features: either the class
 means H (K x p) with the class sizes (--counts), or the per-sample features (N x p) with
-their labels (--labels, N integers in 0..K-1; the counts then come from the labels).
-The budgets E_W, E_H of the prediction are those of the network,
-E_W = ||W||_F^2 / K and E_H = ||H||_F^2 / K (class means), so the comparison is
-scale-free: pairwise cosines of classifiers and of class means, network against lpm.
+their labels (--labels, N integers in 0..K-1, classes numbered from 0 as everywhere in
+lpm; the counts then come from the labels). The budgets E_W, E_H of the prediction are
+those of the network, E_W = ||W||_F^2 / K and E_H = ||H||_F^2 / K (class means), so the
+comparison is scale-free: Gram distances and pairwise cosines of classifiers and of
+class means, network against lpm (lpm.compare), and with per-sample features the
+neural-collapse measurements NC1 to NC4 of the network.
 
     python examples/own_network.py W.npy H.npy --counts 500,500,500,500,50,50,50
     python examples/own_network.py W.npy feats.npy --labels labels.npy --out cmp
@@ -43,44 +45,31 @@ def make_demo(directory, seed=0):
     return directory / "W.npy", directory / "feats.npy", directory / "labels.npy"
 
 
-def compare(W, H, counts, out=None):
-    """Print the network's geometry next to lpm's prediction; returns the solution."""
-    K = W.shape[0]
-    E_W = float((W * W).sum() / K)
-    E_H = float((H * H).sum() / K)
-    sol = lpm.solve_counts(counts, E_W, E_H)
-    minority = sol.model.minority
-    C_net, C_lpm = lpm.cosine_matrix(W), sol.classifier_cosines()
-    F_net, F_lpm = lpm.cosine_matrix(H), sol.feature_cosines()
-    net = lpm.minority_collapse_stats(W, minority) if minority.size > 1 else None
-    print(f"K = {K} classes, counts {list(map(int, counts))}; E_W = {E_W:.4g}, E_H = {E_H:.4g}")
-    print(f"lpm: objective {sol.objective:.10g}, certified gap {sol.gap:.1e}")
-    print(f"classifier cosines: largest |network - lpm| = {np.abs(C_net - C_lpm).max():.3e}")
-    print(f"class-mean cosines: largest |network - lpm| = {np.abs(F_net - F_lpm).max():.3e}")
-    if net is not None:
-        print(
-            f"minority classifiers (classes {[int(k) + 1 for k in minority]}): mean cosine network "
-            f"{net.mean_cosine:.6f}, lpm {sol.minority_cosine:.6f}; lpm says exactly "
-            f"collapsed: {sol.minority_collapsed}"
-        )
-    print(f"self-duality |W/|W| - H/|H||: network {lpm.self_duality_distance(W, H):.3e}")
+def compare(W, features, labels, counts=None, out=None):
+    """Print the network's geometry next to lpm's prediction; returns the comparison.
+
+    E_H is the mean squared norm of the class means (the budget the prediction spends:
+    its features equal their class means), so that class means with counts and
+    per-sample features with labels give the same prediction."""
+    stats = lpm.class_means(features, labels)
+    K = stats.counts.size
+    E_H = float(np.nansum(stats.means**2) / K)
+    c = lpm.compare(W, features, labels, counts=counts, E_H=E_H)
+    print(c)
+    print(f"self-duality |W/|W| - H/|H||: network {lpm.self_duality_distance(W, c.means):.3e}")
+    if c.metrics is not None:  # per-sample features: NC1 to NC4 of the network
+        print(c.metrics)
     if out is not None:
-        n_major = K - minority.size
-        fig = plotting.cosine_figure(
-            [C_net, C_lpm],
-            ["network: classifier cosines", "lpm: classifier cosines"],
-            boundary=n_major if np.array_equal(minority, np.arange(n_major, K)) else None,
-        )
-        plotting.save_figure(fig, out, "own_network")
+        plotting.save_figure(c.plot(), out, "own_network")
         print(f"wrote {out}/own_network.png and .pdf")
-    return sol
+    return c
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("W", nargs="?", help="classifier, K x p (.npy)")
     parser.add_argument("H", nargs="?", help="class means K x p, or features N x p (.npy)")
-    parser.add_argument("--labels", help="N labels of the features (.npy)")
+    parser.add_argument("--labels", help="N labels of the features (.npy), in 0..K-1")
     parser.add_argument("--counts", help="class sizes, comma separated (with class means)")
     parser.add_argument("--demo", metavar="DIR", help="write a synthetic network to DIR and use it")
     parser.add_argument("--out", metavar="DIR", help="write the comparison figure into DIR")
@@ -91,19 +80,18 @@ def main(argv=None):
     if not (args.W and args.H):
         parser.error("give W.npy and H.npy, or --demo DIR")
     W, H = np.load(args.W), np.load(args.H)
+    counts = None
     if args.labels:
-        labels = np.load(args.labels).astype(int).ravel()
-        if labels.size != H.shape[0]:
-            parser.error(f"{labels.size} labels for {H.shape[0]} feature rows")
-        counts = np.bincount(labels, minlength=W.shape[0]).astype(float)
-        H = np.array([H[labels == k].mean(axis=0) for k in range(W.shape[0])])
+        labels = np.load(args.labels).ravel()
     elif args.counts:
         counts = np.array([float(c) for c in args.counts.split(",")])
+        labels = np.arange(H.shape[0])  # one class mean per row
     else:
         parser.error("give --counts (class means) or --labels (per-sample features)")
-    if W.shape != H.shape or counts.size != W.shape[0]:
-        parser.error(f"W {W.shape}, class means {H.shape} and {counts.size} counts do not match")
-    compare(W, H, counts, args.out)
+    try:
+        compare(W, H, labels, counts, args.out)
+    except ValueError as exc:  # a transposed W, labels that miss a class, ...
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

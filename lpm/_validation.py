@@ -138,3 +138,85 @@ def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "
             f"{what} would be a {' x '.join(map(str, shape))} array of "
             f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; {hint}"
         )
+
+
+def class_subset(name: str, value, K: int) -> np.ndarray:
+    """A set of classes: integer indices in ``[0, K)`` or a boolean mask of ``K`` entries.
+
+    Returns the indices sorted, as ``intp``. A mask is read as a mask (``True`` marks a
+    member); indices must be integers (not floats, not booleans in a list of another
+    length), each in range (a negative index is refused, not counted from the end) and
+    each given once (a repeated class would make a set look collapsed).
+    """
+    allowed = f"a list of integer class indices in [0, {K}) or a boolean mask of {K} entries"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
+    if arr.dtype == bool:
+        if arr.shape != (K,):
+            raise ValueError(
+                f"{name} as a boolean mask must have one entry per class ({K}), got "
+                f"shape {arr.shape}"
+            )
+        return np.flatnonzero(arr)
+    if arr.size == 0 and arr.ndim <= 1:  # [] and () come out as float arrays
+        return np.zeros(0, dtype=np.intp)
+    if arr.ndim > 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    arr = arr.reshape(-1)
+    bad = arr[(arr < 0) | (arr >= K)]
+    if bad.size:
+        raise ValueError(
+            f"{name} indices must lie in [0, {K}) (negative indices do not count from the "
+            f"end), got {sorted(set(bad.tolist()))}"
+        )
+    arr = arr.astype(np.intp)
+    unique, times = np.unique(arr, return_counts=True)
+    if unique.size < arr.size:
+        raise ValueError(
+            f"{name} must name each class once; classes {unique[times > 1].tolist()} repeat"
+        )
+    return unique
+
+
+def labels(name: str, value, n: int, K: int | None = None) -> np.ndarray:
+    """``n`` class labels: a 1-D array of nonnegative integers of any integer dtype (below
+    ``K`` when given), returned as ``intp``."""
+    what = f"a 1-D array of nonnegative integers, one per row of features ({n})"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be {what}, got {value!r:.80}") from None
+    if (
+        arr.shape != (n,)
+        or arr.dtype == bool
+        or not np.issubdtype(arr.dtype, np.integer)
+        or (n and arr.min() < 0)
+    ):
+        raise ValueError(f"{name} must be {what}, got {value!r:.80}")
+    if K is not None and n and arr.max() >= K:
+        raise ValueError(
+            f"{name} must lie in [0, {K}) ({K} classes), got the label {int(arr.max())}"
+        )
+    return arr.astype(np.intp)
+
+
+def real_matrix(name: str, value, rows: str = "one row per class") -> np.ndarray:
+    """A non-empty, finite 2-D array of reals, as float64: numpy arrays of any real dtype
+    and anything with ``__array__`` (e.g. a torch tensor on the CPU). ``rows`` says what
+    the rows are, for the message."""
+    what = f"a 2-D array of real numbers with {rows}"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:  # e.g. a tensor that needs grad
+        raise ValueError(f"{name} must be {what}: {exc}") from None
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be {what}, got dtype {arr.dtype}")
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise ValueError(f"{name} must be {what}, got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        i, j = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} must be finite; entry ({i}, {j}) is {arr[i, j]}")
+    return arr

@@ -30,7 +30,15 @@ def figures(directory, stem):
 
 
 def test_every_example_has_a_test():
-    tested = {"figure3", "balanced_etf", "theorem5", "oversampling", "phase_diagram", "own_network"}
+    tested = {
+        "figure3",
+        "balanced_etf",
+        "theorem5",
+        "oversampling",
+        "phase_diagram",
+        "own_network",
+        "trained_network",
+    }
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -93,3 +101,47 @@ def test_own_network_demo_and_user_files(tmp_path):
     # the network matches the model it was made from, up to its noise
     diff = float(out.split("classifier cosines: largest |network - lpm| = ")[1].split()[0])
     assert diff < 0.05
+    # classes numbered from 0 as in the API, NC1 of the per-sample features, both figures
+    assert "minority classifiers (classes [4, 5, 6])" in out
+    nc1 = float(out.split("\n  nc1")[1].split()[0])
+    assert nc1 == pytest.approx(lpm.nc1(feats, labels), rel=1e-3)
+    assert "nc1" not in again  # class means only: no per-sample variability to measure
+
+
+def test_own_network_says_when_W_is_transposed(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(7), 3)
+    np.save(tmp_path / "WT.npy", rng.standard_normal((16, 7)))  # p x K: transposed
+    np.save(tmp_path / "feats.npy", rng.standard_normal((labels.size, 16)))
+    np.save(tmp_path / "labels.npy", labels)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "own_network.py"), tmp_path / "WT.npy"]
+        + [tmp_path / "feats.npy", "--labels", tmp_path / "labels.npy"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "W has shape (16, 7)" in proc.stderr and "pass W.T (shape (7, 16))" in proc.stderr
+
+
+def test_trained_network_reduced(tmp_path):
+    # two of the six imbalances, one seed: the whole pipeline, from training to figure
+    pytest.importorskip("sklearn")
+    out = run_example("trained_network.py", tmp_path, "--R", "5,50", "--seeds", "0")
+    assert "2 networks, largest training error 0\n" in out
+    with open(tmp_path / "network.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["R"]) for r in rows] == [5.0, 50.0]
+    assert [int(float(r["n_B"])) for r in rows] == [36, 4]  # round(180.2 / R)
+    for r in rows:
+        assert float(r["train_error"]) == 0.0  # the premise: zero training error
+        # the prediction at the network's counts (the digits' own 0-4) and budgets, again
+        counts = [178, 182, 177, 183, 181] + [float(r["n_B"])] * 5
+        sol = lpm.solve_counts(counts, float(r["E_W"]), float(r["E_H"]), minority=[5, 6, 7, 8, 9])
+        assert float(r["predicted_minority_cosine"]) == pytest.approx(
+            sol.minority_cosine, abs=1e-12
+        )
+        assert -1 < float(r["minority_cosine"]) < 1
+        assert f"{float(r['minority_cosine']):+.3f}" in out
+    assert figures(tmp_path, "network")

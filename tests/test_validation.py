@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lpm
 
@@ -104,8 +106,8 @@ def test_minority_indices_checked():
         lpm.Model([1, 2, 3], minority=[5])
     with pytest.raises(ValueError, match=r"minority must be a list of integer class indices"):
         lpm.Model([1, 2, 3], minority=[0.5])
-    with pytest.raises(ValueError, match=r"pass numpy.flatnonzero\(m\)"):
-        lpm.Model([1, 2, 3], minority=[True, False, True])
+    # a boolean mask is read as a mask (it was refused before; never read as indices 0, 1)
+    assert lpm.Model([1, 2, 3], minority=[True, False, True]).minority.tolist() == [0, 2]
 
 
 def test_counts_near_the_top_of_the_double_range():
@@ -157,3 +159,47 @@ def test_grouped_logits_are_read_only():
         Z.s[0] = 1.0
     with pytest.raises(AttributeError):
         Z.s = Z.s * 0.5
+
+
+# -- class subsets: one check wherever a set of classes is taken (issue 15) --------------
+def _subset_takers(K):
+    """Every public place that takes a set of classes, as f(subset) -> comparable value."""
+    W = np.random.default_rng(K).standard_normal((K, K + 1))
+    sol = lpm.solve_counts([4.0] * (K - K // 2) + [1.0] * (K // 2), 1.0, 5.0)
+    return [
+        ("minority", lambda s: lpm.minority_collapse_stats(W, s)),
+        ("members", lambda s: sol.pair_stats(s)),
+        ("minority", lambda s: lpm.Model(np.ones(K), minority=s).minority.tolist()),
+        ("minority", lambda s: lpm.solve_counts(np.ones(K), minority=s).minority_stats()),
+    ]
+
+
+@settings(max_examples=15)
+@given(K=st.integers(2, 7), data=st.data())
+def test_a_mask_and_the_indices_it_marks_are_the_same_class_set(K, data):
+    members = data.draw(st.sets(st.integers(0, K - 1)))
+    order = data.draw(st.permutations(sorted(members)))
+    dtype = data.draw(st.sampled_from([np.int8, np.uint8, np.int64, np.uint64]))
+    mask = np.isin(np.arange(K), list(members))
+    for name, take in _subset_takers(K):
+        by_mask, by_index = take(mask), take(np.array(order, dtype=dtype))
+        assert repr(by_mask) == repr(by_index), name  # repr: NaN (no pairs) equals NaN
+        assert repr(take(list(mask))) == repr(by_mask)  # a list of booleans is a mask too
+
+
+@pytest.mark.parametrize(
+    "subset, pattern",
+    [
+        ([1, 1], r"must name each class once; classes \[1\] repeat"),
+        ([0, -1], r"indices must lie in \[0, 4\) \(negative indices do not count from the end"),
+        ([4], r"indices must lie in \[0, 4\)"),
+        ([0.0, 1.0], r"must be a list of integer class indices in \[0, 4\) or a boolean mask"),
+        ([True, False], r"as a boolean mask must have one entry per class \(4\), got shape \(2,\)"),
+        ([[0, 1]], r"must be a list of integer class indices"),
+        ("01", r"must be a list of integer class indices"),
+    ],
+)
+def test_a_bad_class_set_is_refused_and_named(subset, pattern):
+    for name, take in _subset_takers(4):
+        with pytest.raises(ValueError, match=rf"{name} {pattern}"):
+            take(subset)

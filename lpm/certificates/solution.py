@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _validation as check
 from .. import geometry
 from ..model.logits import DenseLogits, GroupedLogits, Logits
 from ..model.model import Model
@@ -289,9 +290,10 @@ class Solution:
 
         Cosines are NaN, with the reason, when some of the vectors are 0 at the optimum:
         decided on the exact grouped solution, so a conic solver's near-zero noise is not
-        reported as a cosine.
+        reported as a cosine. ``members``: integer class indices, each once, or a boolean
+        mask of ``K`` entries.
         """
-        members = np.asarray(members, dtype=int)
+        members = check.class_subset("members", members, self.model.K)
         if members.size < 2:
             return geometry.no_pairs_stats(members.size, what)
         if not self._grouped():

@@ -10,6 +10,7 @@ from ..studies.phase import phase_diagram
 from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
 from ..studies.table import SweepTable
 from ..studies.theorem5 import verify_minority_collapse
+from .compare import cmd_network
 from .options import PAPER, UsageError
 from .output import Output, fmt, print_table
 
@@ -263,6 +264,11 @@ def cmd_verify(args) -> int:
 def cmd_reproduce(args) -> int:
     from ..plotting.figures import minority_cosine_figure
 
+    if args.figure == "network":
+        args.out = "lpm-network" if args.out is None else args.out
+        return cmd_network(args)
+    if args.R is not None or args.seeds is not None:
+        raise UsageError("lpm reproduce fig3: error: --R and --seeds are for network")
     args.out = "lpm-fig3" if args.out is None else args.out
     out = Output(args)
     table = figure3_table(args.method, solver=args.solver)

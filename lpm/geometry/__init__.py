@@ -1,5 +1,6 @@
 """Measurements on arrays: the geometry of classifiers ``W`` and features ``H`` (norms,
-cosines, distance to a simplex ETF, pairs of classes) and neural-collapse metrics.
+cosines, distance to a simplex ETF, pairs of classes) and the neural-collapse
+measurements NC1 to NC4.
 
 These functions take plain arrays from any source, an ``lpm`` solution or a trained
 network, and import nothing else from ``lpm``: every layer above may use them.
@@ -8,37 +9,69 @@ network, and import nothing else from ``lpm``: every layer above may use them.
 from .frames import (
     ETF_TOL,
     PairStats,
+    as_rows,
     cosine_matrix,
+    equiangularity,
+    equinorm,
     etf_distance,
     etf_distance_gram,
     gram_cosines,
+    gram_distance,
     is_simplex_etf,
+    max_equiangularity,
     minority_collapse_stats,
     no_pairs_stats,
     norms,
     pair_stats_from_gram,
     pair_stats_from_groups,
     self_duality_distance,
+    self_duality_error,
+    simplex_etf_error,
     simplex_etf_gram,
+    unit_scale,
     zero_norm_stats,
 )
-from .neural_collapse import nc1
+from .neural_collapse import (
+    METRICS,
+    ClassMeans,
+    NeuralCollapseMetrics,
+    class_means,
+    clf_ncc_agreement,
+    nc1,
+    neural_collapse_metrics,
+    variability_cdnv,
+)
 
 __all__ = [
     "ETF_TOL",
+    "METRICS",
+    "ClassMeans",
+    "NeuralCollapseMetrics",
     "PairStats",
+    "as_rows",
+    "class_means",
+    "clf_ncc_agreement",
     "cosine_matrix",
+    "equiangularity",
+    "equinorm",
     "etf_distance",
     "etf_distance_gram",
     "gram_cosines",
+    "gram_distance",
     "is_simplex_etf",
+    "max_equiangularity",
     "minority_collapse_stats",
     "nc1",
+    "neural_collapse_metrics",
     "no_pairs_stats",
     "norms",
     "pair_stats_from_gram",
     "pair_stats_from_groups",
     "self_duality_distance",
+    "self_duality_error",
+    "simplex_etf_error",
     "simplex_etf_gram",
+    "unit_scale",
+    "variability_cdnv",
     "zero_norm_stats",
 ]

@@ -2,30 +2,54 @@ r"""Frames of classifiers and features: norms, cosines, simplex ETFs, pairs of c
 
 They take ``W`` (``K x p``, one classifier per row) and ``H`` (``K x p`` class means, or
 per-sample features with labels) from an ``lpm`` solution or from a trained network, in
-the same class order.
+the same class order: numpy arrays of any real dtype, or anything with ``__array__``
+(a torch tensor on the CPU).
 
 A *simplex equiangular tight frame* (ETF) is a set of ``K`` vectors of equal norm whose
 pairwise cosines all equal :math:`-1/(K-1)`; its normalized Gram matrix is
-:math:`\frac{K}{K-1}(I - \tfrac1K J)`.
+:math:`\frac{K}{K-1}(I - \tfrac1K J)`. The measurements of neural collapse on ``K``
+vectors (NC2: :func:`equinorm`, :func:`equiangularity`, :func:`max_equiangularity`,
+:func:`simplex_etf_error`; NC3: :func:`self_duality_error`) are defined here; those that
+need per-sample features are in :mod:`lpm.geometry.neural_collapse`.
+
+Every quantity here is invariant to scaling the vectors, and each function scales its
+input by a power of two before squaring it (exact in floating point), so vectors of norm
+``1e160`` or ``1e-170`` give the same answer as vectors of norm 1.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .. import _validation as check
 
 #: default tolerance of :func:`is_simplex_etf` (relative Frobenius distance)
 ETF_TOL = 1e-6
 
 
-def _as_rows(name, X) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[0] < 1:
-        raise ValueError(f"{name} must be a 2-D array with one row per class, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} must be finite")
-    return X
+def as_rows(name: str, X, rows: str = "one row per class") -> np.ndarray:
+    """``X`` as a finite float64 ``2-D`` array (any real dtype, anything with
+    ``__array__``); ValueError naming ``name`` otherwise."""
+    return check.real_matrix(name, X, rows)
+
+
+def unit_scale(X: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(X / s, s)`` with ``s`` a power of two such that the largest ``|entry|`` of
+    ``X / s`` lies in ``[1/2, 1)`` (``s = 1`` for ``X = 0``).
+
+    Dividing by a power of two is exact, so a scale-invariant quantity computed from
+    ``X / s`` is the one of ``X``, without the overflow or underflow of squaring entries
+    near the ends of the double range.
+    """
+    top = float(np.max(np.abs(X), initial=0.0))
+    if top == 0.0:
+        return X, 1.0
+    s = math.ldexp(1.0, math.frexp(top)[1])
+    return X / s, s
 
 
 def gram_cosines(gram: np.ndarray) -> np.ndarray:
@@ -42,15 +66,21 @@ def gram_cosines(gram: np.ndarray) -> np.ndarray:
     return C
 
 
+def _scaled_gram(name: str, W) -> np.ndarray:
+    """``W W^T`` of ``W`` scaled to entries below 1 (a Gram matrix up to a positive factor)."""
+    W = unit_scale(as_rows(name, W))[0]
+    return W @ W.T
+
+
 def cosine_matrix(W) -> np.ndarray:
-    """Pairwise cosines of the rows of ``W`` (K x K)."""
-    W = _as_rows("W", W)
-    return gram_cosines(W @ W.T)
+    """Pairwise cosines of the rows of ``W`` (K x K); rows of norm 0 give NaN."""
+    return gram_cosines(_scaled_gram("W", W))
 
 
 def norms(W) -> np.ndarray:
     """Euclidean norm of each row."""
-    return np.linalg.norm(_as_rows("W", W), axis=1)
+    W, s = unit_scale(as_rows("W", W))
+    return np.linalg.norm(W, axis=1) * s
 
 
 def simplex_etf_gram(K: int) -> np.ndarray:
@@ -60,26 +90,56 @@ def simplex_etf_gram(K: int) -> np.ndarray:
     return K / (K - 1.0) * (np.eye(K) - 1.0 / K)
 
 
+def gram_distance(gram: np.ndarray, reference: np.ndarray) -> float:
+    r"""Relative distance between two Gram matrices of the same size, each divided by
+    its trace:
+
+    .. math:: \frac{\lVert G/\operatorname{tr}G - G_0/\operatorname{tr}G_0\rVert_F}
+                   {\lVert G_0/\operatorname{tr}G_0\rVert_F} .
+
+    0 exactly when ``G`` is a positive multiple of ``G_0`` (the same vectors up to a
+    common rotation and scale); invariant to scaling either. ``inf`` when ``G`` has
+    trace 0 (every vector 0).
+
+    Parameters
+    ----------
+    gram, reference : ndarray, shape (K, K)
+        Positive semidefinite; ``reference`` (``G_0``) with a positive trace.
+    """
+    gram, reference = np.asarray(gram, float), np.asarray(reference, float)
+    if gram.shape != reference.shape or gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
+        raise ValueError(
+            f"gram and reference must be square matrices of the same size, got shapes "
+            f"{gram.shape} and {reference.shape}"
+        )
+    for name, G in (("gram", gram), ("reference", reference)):
+        if not np.all(np.isfinite(G)):
+            raise ValueError(f"{name} must be finite (a Gram matrix of finite vectors)")
+    t0 = np.trace(reference)
+    if not t0 > 0:
+        raise ValueError(f"reference must have a positive trace, got {t0}")
+    t = np.trace(gram)
+    if t <= 0:
+        return float("inf")
+    target = reference / t0
+    return float(np.linalg.norm(gram / t - target) / np.linalg.norm(target))
+
+
 def etf_distance_gram(gram: np.ndarray) -> float:
     r"""Relative distance of a Gram matrix from the simplex-ETF Gram of the same trace:
 
     .. math:: \frac{\lVert G/\nu - \tfrac{K}{K-1}(I - J/K)\rVert_F}
-                   {\lVert \tfrac{K}{K-1}(I - J/K)\rVert_F},\qquad \nu = \operatorname{tr}G/K.
+                   {\lVert \tfrac{K}{K-1}(I - J/K)\rVert_F},\qquad \nu = \operatorname{tr}G/K
 
-    0 exactly for a simplex ETF (any norm, any rotation); invariant to scaling.
+    (:func:`gram_distance` to the ETF Gram). 0 exactly for a simplex ETF (any norm, any
+    rotation); invariant to scaling; ``inf`` when every vector is 0.
     """
-    K = gram.shape[0]
-    target = simplex_etf_gram(K)
-    nu = np.trace(gram) / K
-    if nu <= 0:
-        return float("inf")
-    return float(np.linalg.norm(gram / nu - target) / np.linalg.norm(target))
+    return gram_distance(gram, simplex_etf_gram(np.shape(gram)[0]))
 
 
 def etf_distance(W) -> float:
     """:func:`etf_distance_gram` of ``W W^T``."""
-    W = _as_rows("W", W)
-    return etf_distance_gram(W @ W.T)
+    return etf_distance_gram(_scaled_gram("W", W))
 
 
 def is_simplex_etf(W, tol: float = ETF_TOL) -> bool:
@@ -94,17 +154,136 @@ def is_simplex_etf(W, tol: float = ETF_TOL) -> bool:
     return etf_distance(W) <= tol
 
 
+def _same_shape(W: np.ndarray, H: np.ndarray, names=("W", "H")) -> None:
+    if W.shape != H.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape (one row per class), got "
+            f"{W.shape} and {H.shape}"
+        )
+
+
 def self_duality_distance(W, H) -> float:
     r"""Distance between classifiers and class-mean features after normalization:
     :math:`\lVert W/\lVert W\rVert_F - H/\lVert H\rVert_F\rVert_F` (0 when ``H`` is a
-    positive multiple of ``W``, the self-duality of neural collapse)."""
-    W, H = _as_rows("W", W), _as_rows("H", H)
-    if W.shape != H.shape:
-        raise ValueError(f"W and H must have the same shape, got {W.shape} and {H.shape}")
+    positive multiple of ``W``, the self-duality of neural collapse, NC3 of Papyan, Han,
+    Donoho 2020, who plot its square). Range ``[0, 2]``; NaN when ``W`` or ``H`` is 0."""
+    W, H = as_rows("W", W), as_rows("H", H)
+    _same_shape(W, H)
+    W, H = unit_scale(W)[0], unit_scale(H)[0]
     nw, nh = np.linalg.norm(W), np.linalg.norm(H)
     if nw == 0 or nh == 0:
         return float("nan")
     return float(np.linalg.norm(W / nw - H / nh))
+
+
+# -- neural collapse of K vectors: NC2 and NC3 -------------------------------------------
+def _pair_cosines(name: str, X) -> tuple[np.ndarray, int]:
+    """Cosines of the distinct pairs of rows of ``X`` and ``K``; ValueError for fewer
+    than two rows or a row of norm 0 (its angles are undefined)."""
+    gram = _scaled_gram(name, X)
+    K = gram.shape[0]
+    if K < 2:
+        raise ValueError(f"{name} must have at least 2 rows for pairwise angles, got {K}")
+    zero = np.flatnonzero(np.diagonal(gram) == 0)
+    if zero.size:
+        raise ValueError(f"{name} has rows of norm 0 (rows {zero.tolist()}): angles undefined")
+    return gram_cosines(gram)[np.triu_indices(K, 1)], K
+
+
+def equinorm(X) -> float:
+    r"""How far the rows of ``X`` are from equal norms (NC2, equinorm): the coefficient
+    of variation of the norms,
+
+    .. math:: \frac{\operatorname{std}_k \lVert x_k\rVert}{\operatorname{mean}_k \lVert x_k\rVert}
+
+    (population standard deviation; Papyan, Han, Donoho 2020, Fig. 2, on classifiers and
+    on class means centred at the global mean). Range ``[0, \sqrt{K-1}]``: 0 exactly
+    when every row has the same norm, ``\sqrt{K-1}`` when one row carries all of it.
+
+    Parameters
+    ----------
+    X : array_like, shape (K, p)
+        Classifiers or (centred) class means, one row per class.
+    """
+    n = np.linalg.norm(unit_scale(as_rows("X", X))[0], axis=1)
+    if not n.max() > 0:
+        raise ValueError("X has only rows of norm 0: the variation of their norms is undefined")
+    return float(n.std() / n.mean())
+
+
+def equiangularity(X) -> float:
+    r"""How far the rows of ``X`` are from equal angles (NC2, equiangularity): the
+    standard deviation of the cosines of the distinct pairs,
+    :math:`\operatorname{std}_{k < k'} \cos\angle(x_k, x_{k'})` (Papyan, Han, Donoho
+    2020, Fig. 3). Range ``[0, 1]``: 0 exactly when every pair has the same cosine (at
+    any angle; see :func:`max_equiangularity` for the simplex one).
+
+    Raises ``ValueError`` for fewer than 2 rows or a row of norm 0.
+    """
+    return float(_pair_cosines("X", X)[0].std())
+
+
+def max_equiangularity(X) -> float:
+    r"""How far the angles of the rows of ``X`` are from the simplex angle (NC2, maximal
+    equiangularity): the mean of :math:`\lvert\cos\angle(x_k, x_{k'}) + 1/(K-1)\rvert`
+    over distinct pairs (Papyan, Han, Donoho 2020, Fig. 4). Range
+    ``[0, K/(K-1)]``: 0 exactly when every cosine is :math:`-1/(K-1)`, the largest
+    equal angle of ``K`` vectors.
+
+    Raises ``ValueError`` for fewer than 2 rows or a row of norm 0.
+    """
+    c, K = _pair_cosines("X", X)
+    return float(np.abs(c + 1.0 / (K - 1)).mean())
+
+
+def _structure_error(cross: np.ndarray) -> float:
+    r""":math:`\lVert C/\lVert C\rVert_F - (I - J/K)/\sqrt{K-1}\rVert_F` (the second
+    term is the simplex-ETF Gram of Frobenius norm 1)."""
+    K = cross.shape[0]
+    ideal = (np.eye(K) - 1.0 / K) / math.sqrt(K - 1)
+    return float(np.linalg.norm(cross / np.linalg.norm(cross) - ideal))
+
+
+def simplex_etf_error(X) -> float:
+    r"""Distance of the rows of ``X`` from a simplex ETF (NC2), with both Gram matrices
+    of Frobenius norm 1:
+
+    .. math:: \Big\lVert \frac{X X^\top}{\lVert X X^\top\rVert_F}
+              - \frac{I - J/K}{\sqrt{K-1}} \Big\rVert_F
+
+    (Kothapalli 2023; ``simplex_etf_error`` of the ``neural_collapse`` library, which
+    applies it to class means centred at the global mean). Range ``[0, \sqrt2]``: 0
+    exactly for a simplex ETF of any norm and rotation. :func:`etf_distance` measures the
+    same thing with trace-normalized Gram matrices, relative to the ETF's norm.
+    """
+    gram = _scaled_gram("X", X)
+    if gram.shape[0] < 2:
+        raise ValueError(f"X must have at least 2 rows for a simplex ETF, got {gram.shape[0]}")
+    if not np.trace(gram) > 0:
+        raise ValueError("X has only rows of norm 0: no simplex ETF structure to measure")
+    return _structure_error(gram)
+
+
+def self_duality_error(W, H) -> float:
+    r"""Distance of the classifier-feature products from the simplex structure (NC3):
+
+    .. math:: \Big\lVert \frac{W H^\top}{\lVert W H^\top\rVert_F}
+              - \frac{I - J/K}{\sqrt{K-1}} \Big\rVert_F
+
+    (``self_duality_error`` of the ``neural_collapse`` library, Kothapalli 2023, with
+    ``H`` the class means centred at the global mean). 0 exactly when ``W`` and ``H``
+    are the same simplex ETF up to scale and a common rotation, i.e. self-dual and
+    collapsed; unlike :func:`self_duality_distance` it is not 0 for a self-dual pair that
+    is not an ETF. Range ``[0, 2]``.
+    """
+    W, H = as_rows("W", W), as_rows("H", H)
+    _same_shape(W, H)
+    if W.shape[0] < 2:
+        raise ValueError(f"W and H must have at least 2 rows, got {W.shape[0]}")
+    cross = unit_scale(W)[0] @ unit_scale(H)[0].T
+    if not np.any(cross):
+        raise ValueError("W H^T is 0 (W or H is 0, or they are orthogonal): NC3 undefined")
+    return _structure_error(cross)
 
 
 @dataclass(frozen=True)
@@ -135,8 +314,9 @@ def no_pairs_stats(size: int, what: str) -> PairStats:
 
 
 def pair_stats_from_gram(gram: np.ndarray, members, what: str = "the class set") -> PairStats:
-    """:class:`PairStats` of the classes ``members`` from a Gram matrix."""
-    members = np.asarray(members, dtype=int)
+    """:class:`PairStats` of the classes ``members`` (indices or a boolean mask, see
+    :func:`lpm._validation.class_subset`) from a Gram matrix."""
+    members = check.class_subset("members", members, np.shape(gram)[0])
     if members.size < 2:
         return no_pairs_stats(members.size, what)
     sub = gram[np.ix_(members, members)]
@@ -193,7 +373,17 @@ def pair_stats_from_groups(
 
 
 def minority_collapse_stats(W, minority) -> PairStats:
-    """Mean and minimum pairwise cosine and largest distance of the minority classifiers
-    (rows ``minority`` of ``W``)."""
-    W = _as_rows("W", W)
-    return pair_stats_from_gram(W @ W.T, minority, "the minority")
+    """Mean and minimum pairwise cosine and largest distance of the minority classifiers.
+
+    Parameters
+    ----------
+    W : array_like, shape (K, p)
+        Classifiers, one row per class.
+    minority : array_like
+        The minority classes: integer indices in ``[0, K)``, each once, or a boolean
+        mask of ``K`` entries.
+    """
+    W, s = unit_scale(as_rows("W", W))
+    members = check.class_subset("minority", minority, W.shape[0])
+    stats = pair_stats_from_gram(W @ W.T, members, "the minority")
+    return dataclasses.replace(stats, max_distance=stats.max_distance * s)

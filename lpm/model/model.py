@@ -56,9 +56,10 @@ class Model:
     class_weights : array_like, shape (K,), optional
         Positive loss multipliers (oversampling factors); they change the loss weights,
         not the constraints.
-    minority : array_like of int, optional
-        Classes reported by the minority statistics. Default: the classes with the
-        smallest count, when counts are not all equal.
+    minority : array_like, optional
+        Classes reported by the minority statistics: integer indices, each once, or a
+        boolean mask of ``K`` entries. Default: the classes with the smallest count, when
+        counts are not all equal.
     constraint : {"average", "per_class"}
         Budget on the average squared norm (the LPM) or on every class.
     loss_params : dict, optional
@@ -127,12 +128,7 @@ class Model:
         self.pi = pi
         self.counts = counts
         self.K = int(pi.size)
-        minority = _class_indices("minority", minority, pi.size)
-        if minority.size and (minority.min() < 0 or minority.max() >= self.K):
-            raise ValueError(f"minority indices must lie in [0, {self.K}), got {minority}")
-        if minority.size > 1 and np.any(np.diff(minority) <= 0):
-            minority = np.unique(minority)
-        self.minority = minority
+        self.minority = check.class_subset("minority", minority, self.K)
         if groups is not None:
             self.__dict__["groups"] = groups
         self.label = label
@@ -268,19 +264,6 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.label}, E_W={self.E_W:g}, E_H={self.E_H:g}, loss={self.loss!r})"
-
-
-def _class_indices(name: str, values, K: int) -> np.ndarray:
-    """Integer class indices in [0, K) (not a boolean mask, not floats)."""
-    arr = np.asarray(values)
-    if arr.size == 0:
-        return np.zeros(0, dtype=int)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(
-            f"{name} must be a list of integer class indices in [0, {K}), got {values!r} "
-            f"(for a boolean mask m, pass numpy.flatnonzero(m))"
-        )
-    return arr.astype(int).ravel()
 
 
 def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):

@@ -1,9 +1,11 @@
-"""Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`.
+"""Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`,
+and :mod:`lpm.plotting.compare` for a trained network against the LPM.
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
 """
 
+from .compare import comparison_figure, network_figure
 from .figures import (
     STYLE,
     WIDTH,
@@ -20,10 +22,12 @@ from .figures import (
 __all__ = [
     "STYLE",
     "WIDTH",
+    "comparison_figure",
     "cosine_figure",
     "curve_figure",
     "geometry_figure",
     "minority_cosine_figure",
+    "network_figure",
     "phase_figure",
     "save_figure",
     "setting_label",

@@ -412,8 +412,8 @@ def cosine_figure(
             ticks = np.arange(K) if K <= 12 else np.linspace(0, K - 1, 6).round().astype(int)
             ax.set_xticks(ticks)
             ax.set_yticks(ticks)
-            ax.set_xticklabels([str(t + 1) for t in ticks])
-            ax.set_yticklabels([str(t + 1) for t in ticks])
+            ax.set_xticklabels([str(t) for t in ticks])  # classes from 0, as in the API
+            ax.set_yticklabels([str(t) for t in ticks])
             ax.set_xlabel("class $j$")
             ax.set_ylabel("class $k$")
             if boundary is not None and 0 < boundary < K:

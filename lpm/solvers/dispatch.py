@@ -337,8 +337,9 @@ def solve_counts(
         Positive sample counts ``n_k`` (need not be integers).
     class_weights : array_like, shape (K,), optional
         Loss multipliers ``omega_k`` (oversampling factors).
-    minority : array_like of int, optional
-        Classes for the minority statistics (default: those with the smallest count).
+    minority : array_like, optional
+        Classes for the minority statistics, as indices or a boolean mask of ``K``
+        entries (default: those with the smallest count).
     """
     model = Model(
         counts,

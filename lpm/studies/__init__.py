@@ -5,21 +5,31 @@
 * :mod:`~lpm.studies.phase`: the phase diagram of Minority Collapse, :math:`R_0` against
   :math:`E_W E_H`;
 * :mod:`~lpm.studies.theorem5`: the sharp numerical check of Theorem 5;
+* :mod:`~lpm.studies.compare`: :func:`compare`, a trained network's last layer against
+  the LPM's prediction for its class counts and budgets;
+* :mod:`~lpm.studies.network`: :func:`digits_experiment`, networks trained on imbalanced
+  handwritten digits against the LPM (needs scikit-learn);
 * :mod:`~lpm.studies.table`: :class:`SweepTable`, the table they all return.
 """
 
+from .compare import Comparison, compare
+from .network import DIGITS, digits_experiment
 from .phase import phase_diagram
 from .sweep import FIGURE3, PARAMETERS, RESULT_COLUMNS, figure3_table, sweep, sweep_models
 from .table import SweepTable
 from .theorem5 import MinorityCollapseCheck, default_R_grid, verify_minority_collapse
 
 __all__ = [
+    "DIGITS",
     "FIGURE3",
     "PARAMETERS",
     "RESULT_COLUMNS",
+    "Comparison",
     "MinorityCollapseCheck",
     "SweepTable",
+    "compare",
     "default_R_grid",
+    "digits_experiment",
     "figure3_table",
     "phase_diagram",
     "sweep",

@@ -96,7 +96,7 @@ def _solve_chunk(models: list[Model], options: dict) -> list[dict]:
     return [solution_row(s) for s in solve_models(models, **options)]
 
 
-def _progress_bar(total: int, progress: bool | None, desc: str):
+def progress_bar(total: int, progress: bool | None, desc: str):
     """A tqdm bar, or None. ``None`` (auto): on a terminal only, and shown only once the
     run has lasted a second; ``True``: always (needs tqdm); ``False``: never."""
     if progress is False or total == 0:
@@ -146,7 +146,7 @@ def run_chunked(
             f"ProcessPoolExecutor, dask's Client.get_executor()), got {executor!r}"
         )
     chunks = [list(items[i : i + chunksize]) for i in range(0, n, chunksize)]
-    bar = _progress_bar(n, progress, desc)
+    bar = progress_bar(n, progress, desc)
     results: list[list] = [[] for _ in chunks]
     try:
         if executor is None:
