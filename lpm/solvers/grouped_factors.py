@@ -238,12 +238,23 @@ class GroupedFactors:
         return self.pack((QA @ u[:, :r]) * root, (QB @ vt[:r].T) * root, y)
 
     def outside(self, x, aux, threshold: float, most: int, mu: float):
-        """``x`` with up to ``most`` columns added along the singular pairs of
-        :math:`-G_M` outside the column spaces of ``A`` and ``B`` whose singular value
-        exceeds ``threshold`` (at an optimum none does: they are descent directions the
-        current rank cannot reach), or None."""
+        r"""``x`` widened where the current point cannot move at first order, or None:
+
+        * up to ``most`` columns added along the singular pairs of :math:`-G_M` outside
+          the column spaces of ``A`` and ``B`` whose singular value exceeds ``threshold``
+          (descent directions the current rank cannot reach);
+        * the within-group value of a group revived where :math:`-\gamma_g` exceeds
+          ``threshold`` while ``y_g`` is at 0 (``s = y^2/2m`` makes ``y = 0`` stationary,
+          although ``s`` would grow at first order: a group that was collapsed at a warm
+          start and no longer is).
+
+        At an optimum none of these exceeds the multiplier."""
         A, B, y = self.split(x)
-        G = -aux[2][np.ix_(self.live, self.live)]
+        M, s, G_M, gamma, _ = aux
+        y = y.copy()
+        revive = (-gamma[self.free] > threshold) & (s[self.free] <= 1e-12 * self.model.budget)
+        y[revive] = np.sqrt(2.0 * self.m[self.free][revive] * 1e-3 * self.model.budget)
+        G = -G_M[np.ix_(self.live, self.live)]
         G[~self.rows[self.live]] = 0.0
         QA = np.linalg.qr(A)[0]
         QB = np.linalg.qr(B)[0]
@@ -251,10 +262,12 @@ class GroupedFactors:
         G = G - (G @ QB) @ QB.T
         U, S, Vt = np.linalg.svd(G)
         n = int(min(most, (S > threshold).sum()))
-        if n == 0:
+        if n == 0 and not revive.any():
             return None
-        scale = math.sqrt(1e-3 * float(S[n - 1]) / max(mu, 1e-300))
-        return self.pack(np.hstack([A, U[:, :n] * scale]), np.hstack([B, Vt[:n].T * scale]), y)
+        if n:
+            scale = math.sqrt(1e-3 * float(S[n - 1]) / max(mu, 1e-300))
+            A, B = np.hstack([A, U[:, :n] * scale]), np.hstack([B, Vt[:n].T * scale])
+        return self.pack(A, B, y)
 
 
 def spectral_norm(G: np.ndarray, exact: bool = True) -> float:

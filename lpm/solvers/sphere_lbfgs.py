@@ -53,7 +53,7 @@ CHECK_EVERY = 25
 CHECK_CLOSE = 3
 #: stop when the gap has not halved over this many iterations (its rounding floor)
 PATIENCE = 1000
-#: at most this many singular pairs are added to the factors at once
+#: at most this many singular pairs (or a quarter of the rank) are added at once
 MAX_ADDED = 8
 
 
@@ -166,18 +166,20 @@ class _Run:
         self.x, self.f, self.g, self.rg, self.aux = xn, fn, gn, rgn, auxn
         return True
 
-    def review(self, gap, stalled, rank_rtol) -> bool:
-        """Cut the factors to the numerical rank, or, when progress stalled after a cut,
-        add the gradient's singular pairs outside their spans. True if changed."""
+    def review(self, gap, rank_rtol) -> bool:
+        """Cut the factors to the numerical rank, or add the gradient's singular pairs
+        outside their spans that carry at least half of the gap (on the sphere the
+        Frank--Wolfe gap is ``tau (sigma_max - mu)``: such a pair is a direction the
+        current rank cannot reach, after a cut too deep or from a start of too low a
+        rank). True if changed."""
         # once ranks had to be added back, the cut was too deep: never cut again
         cut = None if self.grown else self.p.truncated(self.x, rank_rtol)
         if cut is not None:
             self.load(cut)
             return True
-        if not stalled:  # (a start below the optimal rank grows too, not only a cut)
-            return False
         mu = self.p.multiplier(self.x, self.g)
-        wider = self.p.outside(self.x, self.aux, mu + 0.5 * gap / self.p.tau, MAX_ADDED, mu)
+        most = max(MAX_ADDED, self.p.r // 4)
+        wider = self.p.outside(self.x, self.aux, mu + 0.5 * gap / self.p.tau, most, mu)
         if wider is None:
             return False
         self.load(wider)
@@ -190,7 +192,7 @@ class _Run:
         self.load(x0)
         history = []
         best_gap, best_at = math.inf, 0
-        last_check, last_review, gap_at_review = 0, 0, math.inf
+        last_check, last_review = 0, 0
         ratio = math.inf
         converged, message = False, f"maximum number of iterations ({max_iter}) reached"
         gap = math.inf
@@ -240,8 +242,8 @@ class _Run:
                     break
                 due = FIRST_REVIEW if last_review == 0 else REVIEW_EVERY
                 if it - last_review >= due:
-                    self.review(gap, gap > 0.5 * gap_at_review, rank_rtol)
-                    last_review, gap_at_review = it, gap
+                    self.review(gap, rank_rtol)
+                    last_review = it
 
             if self.D is None or it % PRECONDITION_EVERY == 0:
                 self.precondition()
