@@ -36,8 +36,9 @@ from ..solvers.lowrank import solve_face, solve_lowrank
 
 #: the unrestricted solve that proposes the face stops at this gap, relative to the loss
 BASE_RTOL = 1e-11
-#: and the restricted solves at this one (near the rounding level of the objective)
-FACE_RTOL = 1e-14
+#: and the restricted solves at this one (the rounding floor of the low-rank iteration,
+#: measured on ImageNet-LT: 3.7e-12 absolute for f(0) = 6.9)
+FACE_RTOL = 1e-12
 #: a group is proposed vanished when its rows and columns of the group block are below
 #: this fraction of the block's largest entry (or of the budget sqrt(E_W E_H))
 VANISH_RTOL = 1e-6

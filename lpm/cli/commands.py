@@ -11,6 +11,8 @@ from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
 from ..studies.table import SweepTable
 from ..studies.theorem5 import verify_minority_collapse
 from .compare import cmd_network
+from .counts import resolve as resolve_counts
+from .counts import structure_outputs
 from .options import PAPER, UsageError
 from .output import Output, fmt, print_table
 
@@ -28,6 +30,7 @@ def _executor(args):
 
 
 def cmd_solve(args) -> int:
+    args.counts = resolve_counts(args)
     if args.counts is not None:
         two_group = ("K_A", "K_B", "R", "oversample")
         given = [f"--{k}" for k in two_group if getattr(args, k) is not None]
@@ -49,7 +52,7 @@ def cmd_solve(args) -> int:
             loss=args.loss,
             p=len(args.counts) if args.p is None else args.p,
         )
-        params = {"counts": args.counts, "E_W": args.E_W, "E_H": args.E_H}
+        params = {"counts": args.counts.tolist(), "E_W": args.E_W, "E_H": args.E_H}
     else:
         args.K_A = PAPER["K_A"] if args.K_A is None else args.K_A
         args.K_B = PAPER["K_B"] if args.K_B is None else args.K_B
@@ -91,6 +94,10 @@ def cmd_solve(args) -> int:
         from ..plotting.figures import geometry_figure
 
         out.figure(lambda: geometry_figure(sol), "geometry")
+    structure = None
+    if args.counts is not None:
+        structure = structure_outputs(sol, out, args.map_budgets)
+        data["structure"] = structure
     if args.json:
         out.done(data)
         return 0 if sol.success else 1
@@ -109,6 +116,8 @@ def cmd_solve(args) -> int:
         "time",
     ):
         print(f"  {key:<20} {fmt(r[key])}")
+    if structure is not None:
+        print(f"  structure            {structure}")
     out.done(data)
     return 0 if sol.success else 1
 

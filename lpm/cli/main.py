@@ -27,6 +27,7 @@ from .commands import (
     cmd_verify,
 )
 from .compare import add_compare_parser, add_network_options
+from .counts import add_options as add_count_options
 from .options import (
     GRID_HELP,
     Parser,
@@ -62,12 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         "print the objective, its certified gap and the minority geometry.",
         epilog="examples:\n  lpm solve --K_A 5 --K_B 5 --R 100 --E_W 1 --E_H 5\n"
         "  lpm solve --counts 500,500,100,20,20 --json\n"
+        "  lpm solve --counts imagenet_lt --out imagenet   # the exact collapse map\n"
         "  lpm solve --R 30 --method sdp --out run1",
     )
     model_options(p, unset=True)
-    p.add_argument(
-        "--counts", type=real_grid, help="per-class sample counts instead of K_A, K_B, R"
-    )
+    add_count_options(p)
     p.add_argument(
         "--p",
         type=integer,
