@@ -264,12 +264,13 @@ def solve_one(
             if x[i] > x[k]:
                 k = i
         # tangent directions: e_i - e_k for the other free coordinates, and theta while
-        # r > 0 (at r = 0 the point does not depend on theta)
+        # r > 0 (at r = 0 the point does not depend on theta: just released from M = 0,
+        # r leaves along the steepest theta first)
         basis = [i for i in free if i != k]
         Hk, gk = Hl[k], gl[k]
         rg = [gl[i] - gk for i in basis]
         rH = [[Hl[i][j] - Hk[j] - Hl[i][k] + Hk[k] for j in basis] for i in basis]
-        if not held[1]:
+        if x[1] > 0.0:
             col = [Hl[0][i] - Hl[0][k] for i in basis]
             rH = [[Hl[0][0], *col]] + [[c, *row] for c, row in zip(col, rH)]
             rg = [gl[0], *rg]
@@ -325,8 +326,11 @@ def solve_one(
             d[i] = -v
             if i:
                 d[k] += v
-        if abs(d[0]) > 1.0:  # at most a radian in theta: the line search stays local
-            d = [v / abs(d[0]) for v in d]
+        # at most a radian in theta and the whole simplex in r, s: where log f is nearly
+        # flat (one exponential dominates) the Newton step is huge, the line search not
+        longest = max(abs(d[0]), abs(d[1]), abs(d[2]), abs(d[3]))
+        if longest > 1.0:
+            d = [v / longest for v in d]
         # -- line search keeping the simplex coordinates >= 0 ---------------------------
         alpha_max = math.inf
         for i in free:
@@ -370,9 +374,10 @@ def solve_one(
     return x, held, converged, message, iterations, history, ev
 
 
-def _result(problem: _Problem, layout: Groups, q, state) -> ReducedResult:
+def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult:
     """The :class:`ReducedResult` of a solved problem, in the units of the general solver:
-    ``multiplier`` of ``||Z||_* <= tau``, ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)``."""
+    ``multiplier`` of ``||Z||_* <= tau``, ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)``
+    (no logits without a ``layout``)."""
     x, held, converged, message, iterations, history, ev = state
     tau, g = problem.tau, ev[4]
     free = [i for i in (1, 2, 3) if not held[i]]
@@ -384,7 +389,7 @@ def _result(problem: _Problem, layout: Groups, q, state) -> ReducedResult:
     s = np.array([problem.P[0] * x[2] if m[0] else 0.0, problem.P[1] * x[3] if m[1] else 0.0])
     slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
     return ReducedResult(
-        logits=GroupedLogits(layout, M, s),
+        logits=None if layout is None else GroupedLogits(layout, M, s),
         multiplier=nu / tau,
         iterations=iterations,
         converged=converged,
@@ -420,8 +425,10 @@ def solve_two_groups(
     loss : CrossEntropy
     tau : (n,) array_like
         Nuclear-norm budgets.
-    layouts : sequence of Groups
-        The class layout of each problem (for the returned logits).
+    layouts : sequence of Groups, or None
+        The class layout of each problem, for the returned logits (``None``: no logits,
+        only the multiplier, the active set and the KKT slacks, with no array of size
+        ``K``).
     force_zero : sequence of int
         Groups held at ``s_g = 0`` whatever the KKT conditions say.
     starts : sequence of ndarray or None, optional
@@ -445,7 +452,7 @@ def solve_two_groups(
         problem = _Problem(K1, K2, K1 * pi1, K2 * pi2, tau[i])
         start = None if starts is None else starts[i]
         state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
-        out.append(_result(problem, layouts[i], q, state))
+        out.append(_result(problem, None if layouts is None else layouts[i], q, state))
     return out
 
 
