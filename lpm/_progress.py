@@ -16,6 +16,9 @@ import sys
 #: seconds a computation runs before its bar appears (with ``progress=None``)
 DELAY = 1.0
 
+#: least seconds between two redraws of a bar (tqdm's ``mininterval``)
+MININTERVAL = 0.1
+
 
 def check_progress(progress) -> bool | None:
     """``progress`` itself when it is ``True``, ``False`` or ``None``; else ValueError."""
@@ -82,11 +85,21 @@ def bar(total: int | None, desc: str, *, progress: bool | None = None, unit: str
         return Silent()
     from tqdm import tqdm  # only when a bar is shown: importing tqdm takes time
 
+    # a terminal that reports no size (a pseudo-terminal never sized, as under `script`)
+    # makes tqdm draw nothing (it counts -1 rows and hides every bar): 80 x 24 then
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+        sized = size.columns > 0 and size.lines > 0
+    except (AttributeError, OSError, ValueError):
+        sized = False
     return tqdm(
         total=total,
         desc=desc,
         unit=unit,
         file=sys.stderr,
         delay=DELAY if progress is None else 0.0,
-        dynamic_ncols=True,
+        mininterval=MININTERVAL,
+        dynamic_ncols=sized,
+        ncols=None if sized else 80,
+        nrows=None if sized else 24,
     )

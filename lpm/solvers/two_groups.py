@@ -53,6 +53,7 @@ from ..model.losses import CrossEntropy, Loss
 from .reduced_program import ReducedResult
 
 _exp, _log1p, _expm1, _cos, _sin = math.exp, math.log1p, math.expm1, math.cos, math.sin
+_EPS = 2.0**-52
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
 _COORDINATE = {1: "the cross-group block (M = 0)", 2: "group 0", 3: "group 1"}
@@ -69,11 +70,12 @@ def _row(p, q, m, n):
     compressed row of cross-entropy in its margins, ``log(1 + m e^-p + n e^-q)``: the
     arithmetic of :meth:`lpm.model.losses.CrossEntropy.rows` (shifted exponents,
     ``log1p``, second derivatives from the probabilities of the other classes)."""
+    c = -q if q < 0.0 else 0.0
     if m:
-        c = max(0.0, -p, -q)
+        if -p > c:
+            c = -p
         e1 = m * _exp(-p - c)
     else:
-        c = max(0.0, -q)
         e1 = 0.0
     e0 = _exp(-c)
     e2 = n * _exp(-q - c)
@@ -255,10 +257,11 @@ def solve_one(
     history = []
     releases = [0, 0, 0, 0]
     flat, stall, best = False, 0, math.inf
+    evaluate = problem.evaluate
+    free = [i for i in (1, 2, 3) if not held[i]]
     while iterations < max_iter:
         iterations += 1
         value, gl, Hl = ev[0], ev[1], ev[2]
-        free = [i for i in (1, 2, 3) if not held[i]]
         k = free[0]  # the pivot: the largest free coordinate
         for i in free:
             if x[i] > x[k]:
@@ -267,15 +270,20 @@ def solve_one(
         # r > 0 (at r = 0 the point does not depend on theta: just released from M = 0,
         # r leaves along the steepest theta first)
         basis = [i for i in free if i != k]
-        Hk, gk = Hl[k], gl[k]
-        rg = [gl[i] - gk for i in basis]
-        rH = [[Hl[i][j] - Hk[j] - Hl[i][k] + Hk[k] for j in basis] for i in basis]
         if x[1] > 0.0:
-            col = [Hl[0][i] - Hl[0][k] for i in basis]
-            rH = [[Hl[0][0], *col]] + [[c, *row] for c, row in zip(col, rH)]
-            rg = [gl[0], *rg]
-            basis = [0, *basis]
+            basis.insert(0, 0)
         if basis:
+            Hk, gk = Hl[k], gl[k]
+            hkk = Hk[k]
+            rg, rH = [], []
+            for i in basis:
+                Hi = Hl[i]
+                if i:
+                    rg.append(gl[i] - gk)
+                    rH.append([Hi[j] - Hk[j] - Hi[k] + hkk if j else Hi[0] - Hk[0] for j in basis])
+                else:
+                    rg.append(gl[0])
+                    rH.append([Hi[j] - Hi[k] if j else Hi[0] for j in basis])
             step, decrement = _newton_direction(rH, rg)
         else:
             step, decrement = [], 0.0
@@ -316,10 +324,11 @@ def solve_one(
                 message = f"active-set cycling on {_COORDINATE[pick]}"
                 break
             held[pick] = False
+            free = [i for i in (1, 2, 3) if not held[i]]
             flat, stall, best = False, 0, math.inf
             if pick == 1:  # leave M = 0 along the steepest direction
                 x[0] = math.atan2(-ev[5][1], -ev[5][0])
-                ev = problem.evaluate(x)
+                ev = evaluate(x)
             continue
         d = [0.0, 0.0, 0.0, 0.0]
         for i, v in zip(basis, step):
@@ -340,15 +349,21 @@ def solve_one(
         slope = gl[0] * d[0] + gl[1] * d[1] + gl[2] * d[2] + gl[3] * d[3]
         rounding = 1e-14 * max(1.0, abs(value))
         while True:
-            trial = [x[i] + alpha * d[i] for i in (0, 1, 2, 3)]
+            trial = [
+                x[0] + alpha * d[0],
+                x[1] + alpha * d[1],
+                x[2] + alpha * d[2],
+                x[3] + alpha * d[3],
+            ]
             hits = ()
             if alpha == alpha_max:
                 hits = [i for i in free if d[i] < 0 and -x[i] / d[i] <= alpha_max * (1 + 1e-12)]
                 for i in hits:
                     trial[i] = 0.0
             total = trial[1] + trial[2] + trial[3]
-            trial[1], trial[2], trial[3] = trial[1] / total, trial[2] / total, trial[3] / total
-            new = problem.evaluate(trial)
+            if total != 1.0:
+                trial[1], trial[2], trial[3] = trial[1] / total, trial[2] / total, trial[3] / total
+            new = evaluate(trial)
             # once the predicted decrease is below the rounding of log f, Armijo's test
             # is noise: take the Newton step unless log f rises beyond rounding
             if new[0] <= value + 1e-4 * alpha * slope or (
@@ -367,8 +382,10 @@ def solve_one(
                 else "line search failed"
             )
             break
-        for i in hits:  # hold the coordinates that reached 0
-            held[i] = True
+        if hits:  # hold the coordinates that reached 0
+            for i in hits:
+                held[i] = True
+            free = [i for i in (1, 2, 3) if not held[i]]
         flat = new[0] >= value
         x, ev = trial, new
     return x, held, converged, message, iterations, history, ev
@@ -382,11 +399,14 @@ def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult
     tau, g = problem.tau, ev[4]
     free = [i for i in (1, 2, 3) if not held[i]]
     nu = -sum(g[i] for i in free) / len(free)  # least squares over the free coordinates
-    rho = tau * x[1]
+    # four ulps inside the budget: the nuclear norm of the stored logits, computed by an
+    # SVD, would otherwise exceed tau by an ulp half the time and be rescaled by certify
+    inside = tau * (1.0 - 4 * _EPS)
+    rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
     M = np.array([[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]])
     m = problem.m
-    s = np.array([problem.P[0] * x[2] if m[0] else 0.0, problem.P[1] * x[3] if m[1] else 0.0])
+    s = np.array([inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0])
     slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
     return ReducedResult(
         logits=None if layout is None else GroupedLogits(layout, M, s),
