@@ -165,3 +165,28 @@ def test_batched_problems_are_solved_independently():
 def test_thresholds_match_their_30_digit_values(EWEH, reference):
     R0 = lpm.collapse_threshold(5, 5, 1.0, EWEH, rtol=1e-13)
     assert R0 == pytest.approx(reference, rel=1e-12)
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8, 1e-11])
+def test_threshold_is_within_rtol_of_its_30_digit_value(rtol):
+    R0 = lpm.collapse_threshold(5, 5, 1.0, 10.0, rtol=rtol)
+    assert abs(R0 / 81.1022060974359807348784117056 - 1) <= rtol
+
+
+def test_a_threshold_along_a_path_is_the_threshold_alone_bit_for_bit():
+    from lpm.analysis.threshold import threshold_path
+
+    products = [0.3, 2.0, 1.0, 30.0, 7.0]  # out of order: warm starts from far away
+    ticks = []
+    path = threshold_path(2, 8, products, tick=lambda: ticks.append(1))
+    assert len(ticks) == len(products)
+    assert path == [lpm.collapse_threshold(2, 8, 1.0, e) for e in products]
+    assert path == [lpm.collapse_threshold(2, 8, e, 1.0) for e in products]  # E_W E_H only
+
+
+def test_threshold_search_needs_no_array_of_size_K():
+    # K = 2e9 classes (64 GB for one array of K weights), nothing of that size allocated
+    # (the old bracket held 308 x K x 8 bytes); the threshold follows its law at large K,
+    # R_0 - 1 ~ c / K_A
+    law = [(lpm.collapse_threshold(n, n, 1.0, 1.0, rtol=1e-12) - 1) * n for n in (10**6, 10**9)]
+    assert law[1] == pytest.approx(law[0], rel=1e-4) and 3.0 < law[0] < 3.4
