@@ -173,8 +173,7 @@ def _newton_direction(H, g):
     :func:`lpm.solvers.newton.newton`)."""
     n = len(g)
     if n == 1:
-        h = abs(H[0][0])
-        h = h if h > 0 else 1e-300
+        h = max(abs(H[0][0]), 1e-300)
         return [g[0] / h], g[0] * g[0] / h
     scale = max(abs(H[i][i]) for i in range(n))
     tiny = 1e-14 * scale
@@ -438,13 +437,9 @@ def solve_two_groups(
 
     Parameters
     ----------
-    sizes : (2,) int
-        Classes per group.
-    weights : (n, 2) array_like
-        Loss weight of one class of each group, per problem.
-    loss : CrossEntropy
-    tau : (n,) array_like
-        Nuclear-norm budgets.
+    sizes, weights, loss, tau
+        Classes per group (2,), the loss weight of one class of each group per problem
+        (n, 2), cross-entropy, the nuclear-norm budgets (n,).
     layouts : sequence of Groups, or None
         The class layout of each problem, for the returned logits (``None``: no logits,
         only the multiplier, the active set and the KKT slacks, with no array of size
@@ -481,7 +476,7 @@ def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
     the simplex ETF on the budget, :math:`M = 0`, :math:`s = \tau / (K - 1)` (``Z 1 = 0``
     makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
     callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
-    s = tau / (K - 1)
+    s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _result
     value, lp, _, _, _, _ = _row(s, s, K - 1, 0)
     w = K * weight
     lam = -w * lp / (K - 1)
