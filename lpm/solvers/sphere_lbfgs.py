@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _progress
 from ..model.losses import CrossEntropy, LabelSmoothing, SquaredLoss
 from ..model.model import Model
 
@@ -332,6 +333,7 @@ class _SphereLBFGS:
         converged, message = False, f"maximum number of iterations ({max_iter}) reached"
         gap = math.inf
         it = 0
+        bar = _progress.bar(max_iter, "lpm lowrank", unit="it")  # on a terminal, after 1 s
         while True:
             # -- certificate (one SVD of the gradient), stopping tests, rank review -------
             out_of_time = time_limit is not None and time.perf_counter() - started > time_limit
@@ -345,6 +347,7 @@ class _SphereLBFGS:
                 gap = frank_wolfe_gap(self.model, self.Z, self.f, self.G)
                 last_check = it
                 history.append((it, float(self.f), float(gap), self.r))
+                bar.set_postfix_str(f"gap {gap:.2e}, rank {self.r}", refresh=False)
                 ratio = gap / max(float(np.linalg.norm(self.rg)), 1e-300)
                 if gap <= gap_tol:
                     converged, message = True, f"converged: Frank-Wolfe gap {gap:.3g}"
@@ -389,7 +392,9 @@ class _SphereLBFGS:
                     )
                     break
             it += 1
+            bar.update()
 
+        bar.close()
         H, W = self.split(self.x)
         return LowRankResult(
             Z=self.Z,
