@@ -1,73 +1,83 @@
-"""Sweep timings (run by hand): the Figure-3 curve and a larger grid, one by one (the
-baseline) against batched, chunked and threaded sweeps, measured in the same run.
+"""Benchmark: large sweeps, serial, on a process pool and on a Dask cluster (run by hand).
 
-    python bench/bench_sweep.py
+    python bench/bench_sweep.py [--points 300] [--workers 2] [--no-dask]
+
+The grid is the two-group model at K_A = K_B = 5 over ``points`` ratios R from 1 to 1e4
+and ``points`` products E_W E_H from 0.1 to 100 (``--points 300``: 90,000 points, a 2-D
+phase plane). It runs serially, on a ``ProcessPoolExecutor`` of ``--workers`` processes
+and, when ``dask.distributed`` is installed, on a ``LocalCluster`` of as many worker
+processes through ``client.get_executor()``; every table is checked equal to the serial
+one (all columns but ``time``). Pools are started, and warmed by a small sweep, before
+the clock runs. Times are single runs: the sweep is long enough to average the load.
 """
 
+from __future__ import annotations
+
+import argparse
 import concurrent.futures
+import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import lpm
 
 
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def main():
-    R41 = 10.0 ** (0.1 * np.arange(41))
-    big = dict(K_A=[2, 5, 10], K_B=[2, 5, 10], R=np.geomspace(1, 1e6, 60), E_W=1.0, E_H=[1.0, 5.0])
-    n_big = 3 * 3 * 60 * 2
-    models41 = [lpm.Model.two_group(5, 5, r, 1.0, 5.0) for r in R41]
-    lpm.sweep(5, 5, R=R41[:2])  # warm-up
-    rows = [
-        (
-            "Figure 3, 41 points",
-            "one solve_model per point (baseline)",
-            best_of(lambda: [lpm.solve_model(m) for m in models41]),
-        ),
-        (
-            "Figure 3, 41 points",
-            "lpm.sweep (one batch)",
-            best_of(lambda: lpm.sweep(5, 5, R=R41, E_W=1.0, E_H=5.0)),
-        ),
-    ]
-    base = best_of(lambda: lpm.sweep(**big, chunksize=1), repeat=1)
-    rows.append((f"grid, {n_big} points", "lpm.sweep, chunksize=1 (baseline)", base))
-    rows.append(
-        (
-            f"grid, {n_big} points",
-            "lpm.sweep, default chunks",
-            best_of(lambda: lpm.sweep(**big), repeat=1),
-        )
+def grid(points: int) -> dict:
+    return dict(
+        K_A=5, K_B=5, R=np.geomspace(1.0, 1e4, points), EWEH=np.geomspace(0.1, 100.0, points)
     )
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        rows.append(
-            (
-                f"grid, {n_big} points",
-                "lpm.sweep, 2 threads",
-                best_of(lambda: lpm.sweep(**big, executor=pool), repeat=1),
+
+
+def run(label, fn, reference=None):
+    t0 = time.perf_counter()
+    table = fn()
+    t = time.perf_counter() - t0
+    same = "" if reference is None else ("identical" if reference.equals(table) else "DIFFERENT")
+    print(f"{label:44s} {t:9.2f} s {1e6 * t / len(table):9.0f} us/pt  {same}", flush=True)
+    return table
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=300, help="values of R and of E_W E_H")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args(argv)
+    kw = grid(args.points)
+    n = args.points**2
+    print(f"{n:,}-point sweep; load average {os.getloadavg()}")
+    with threadpool_limits(1):
+        lpm.sweep(**grid(4))  # warm-up
+        serial = run("serial", lambda: lpm.sweep(**kw, progress=False))
+        with concurrent.futures.ProcessPoolExecutor(args.workers) as pool:
+            lpm.sweep(**grid(4), executor=pool)  # start the workers
+            run(
+                f"ProcessPoolExecutor({args.workers})",
+                lambda: lpm.sweep(**kw, executor=pool, progress=False),
+                serial,
             )
-        )
-    with concurrent.futures.ProcessPoolExecutor(2) as pool:
-        lpm.sweep(5, 5, R=R41, executor=pool)  # start the workers
-        rows.append(
-            (
-                f"grid, {n_big} points",
-                "lpm.sweep, 2 processes",
-                best_of(lambda: lpm.sweep(**big, executor=pool), repeat=1),
-            )
-        )
-    print(f"{'case':<22} {'how':<40} {'seconds':>9}")
-    for case, how, t in rows:
-        print(f"{case:<22} {how:<40} {t:9.3f}")
+        if not args.no_dask:
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:
+                print("dask.distributed is not installed: no cluster run")
+                return
+            with (
+                LocalCluster(
+                    n_workers=args.workers, threads_per_worker=1, dashboard_address=None
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                executor = client.get_executor()
+                lpm.sweep(**grid(4), executor=executor)
+                run(
+                    f"dask LocalCluster({args.workers} workers)",
+                    lambda: lpm.sweep(**kw, executor=executor, progress=False),
+                    serial,
+                )
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

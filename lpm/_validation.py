@@ -124,9 +124,35 @@ def solver_options(method: str, options: dict | None, allowed) -> dict:
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
 
 
+class TooLarge(ValueError, MemoryError):
+    """A request refused before any work because it would not fit: a ``ValueError`` (the
+    argument is too large) and a ``MemoryError`` (what it would have run into)."""
+
+
+#: the most points a grid (a sweep, a phase diagram, a Theorem-5 grid) may have: a sweep
+#: holds one row of a few hundred bytes per point and solves about ten thousand a second
+MAX_GRID_POINTS = 10**6
+
+
+def grid_size(what: str, counts: dict, limit: int | None = None) -> int:
+    """The number of points of a grid of ``counts`` (name -> number of values), refused
+    (ValueError) above ``limit`` (default :data:`MAX_GRID_POINTS`) before anything is
+    built."""
+    limit = MAX_GRID_POINTS if limit is None else limit
+    total = math.prod(int(n) for n in counts.values())
+    if total > limit:
+        parts = " x ".join(f"{n:,} {name}" for name, n in counts.items() if n != 1) or "1"
+        raise ValueError(
+            f"{what} would have {total:,} points ({parts}), more than the limit of "
+            f"{limit:,}; split it into smaller grids"
+        )
+    return total
+
+
 def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "") -> None:
-    """Raise ``MemoryError`` before allocating a float64 array of ``shape`` above ``limit``
-    (``hint``: what to do instead; default: the grouped statistics)."""
+    """Raise :class:`TooLarge` (a ``MemoryError`` and a ``ValueError``) before allocating a
+    float64 array of ``shape`` above ``limit`` (``hint``: what to do instead; default: the
+    grouped statistics)."""
     limit = DEFAULT_MEMORY_LIMIT if limit is None else limit
     need = 8.0 * float(np.prod([float(n) for n in shape]))
     if need > limit:
@@ -134,7 +160,7 @@ def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "
             "use the grouped statistics of the solution (group_geometry, minority_cosine, "
             "...) or pass a larger memory_limit"
         )
-        raise MemoryError(
+        raise TooLarge(
             f"{what} would be a {' x '.join(map(str, shape))} array of "
             f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; {hint}"
         )

@@ -114,8 +114,17 @@ def test_solve_json_and_out(tmp_path, capsys):
     assert data["solution"]["objective"] == sol.objective
     assert len(data["W"]) == 5
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["geometry.pdf", "geometry.png", "solution.csv", "solution.json"]
+    structure = [f"collapse_map.{e}" for e in ("pdf", "png")]
+    structure += [f"collapse_vs_budget.{e}" for e in ("csv", "json", "pdf", "png")]
+    assert names == sorted(
+        structure + ["geometry.pdf", "geometry.png", "solution.csv", "solution.json"]
+    )
     assert float(read_csv(tmp_path / "solution.csv")[0]["objective"]) == sol.objective
+    # the exact structure, in one line, and against the budget (E_W E_H = 1, 2, 5, 10)
+    assert data["structure"] == sol.collapse.summary()
+    rows = read_csv(tmp_path / "collapse_vs_budget.csv")
+    assert [float(r["EWEH"]) for r in rows] == [1.0, 2.0, 5.0, 10.0]
+    assert rows[1]["summary"] == data["structure"]  # E_W E_H = 2 is the solved model
 
 
 @pytest.mark.parametrize(

@@ -135,16 +135,21 @@ def test_chunking_and_threads_give_the_serial_numbers_exactly():
 def test_dask_local_cluster_gives_the_serial_numbers_exactly():
     distributed = pytest.importorskip("distributed")
     serial = lpm.sweep(5, 5, R=R41, E_W=1.0, E_H=[1.0, 5.0])
+    phase = lpm.phase_diagram([(5, 5), (2, 8)], EWEH=[0.5, 1.0, 3.0, 10.0])
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        remote = lpm.sweep(
-            5, 5, R=R41, E_W=1.0, E_H=[1.0, 5.0], executor=client.get_executor(), chunksize=9
+        executor = client.get_executor()
+        remote = lpm.sweep(5, 5, R=R41, E_W=1.0, E_H=[1.0, 5.0], executor=executor, chunksize=9)
+        # chunks of 3 cut the paths along E_W E_H: the thresholds do not depend on it
+        remote_phase = lpm.phase_diagram(
+            [(5, 5), (2, 8)], EWEH=[0.5, 1.0, 3.0, 10.0], executor=executor, chunksize=3
         )
     assert serial.equals(remote)
+    assert phase.equals(remote_phase)
 
 
 def test_executor_and_chunksize_are_checked():

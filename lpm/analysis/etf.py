@@ -7,7 +7,6 @@ a simplex ETF exactly when that point's Frank--Wolfe gap is zero up to rounding.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from ..certificates import NuclearBall
 from ..model.logits import GroupedLogits
@@ -35,7 +34,9 @@ def etf_point(model: Model) -> GroupedLogits:
     elif slope(0.0) >= 0:
         c = 0.0
     else:
-        c = optimize.brentq(slope, 0.0, c_max, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+        from scipy.optimize import brentq  # scipy's import is slow: only when it is used
+
+        c = brentq(slope, 0.0, c_max, xtol=1e-300, rtol=4 * np.finfo(float).eps)
     return shape.scaled(c)
 
 

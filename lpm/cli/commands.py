@@ -91,9 +91,7 @@ def cmd_solve(args) -> int:
         data["arrays"] = f"W, H and the cosines are omitted for K > {MAX_K_ARRAYS}"
     out.json_file(data, "solution")
     if arrays:
-        from ..plotting.figures import geometry_figure
-
-        out.figure(lambda: geometry_figure(sol), "geometry")
+        out.figure(lambda: _figure("geometry_figure")(sol), "geometry")
     structure = None
     if args.counts is not None:
         structure = structure_outputs(sol, out, args.map_budgets)
@@ -141,9 +139,20 @@ def _model_grid_args(args) -> dict:
     return kw
 
 
-def cmd_curve(args) -> int:
-    from ..plotting.figures import curve_figure
+def _figure(name: str):
+    """A figure maker of :mod:`lpm.plotting.figures`, imported when a figure is drawn
+    (``--out``): matplotlib's import is most of a command's start-up otherwise."""
 
+    def make(*args):
+        from ..plotting import figures
+
+        return getattr(figures, name)(*args)
+
+    return make
+
+
+def cmd_curve(args) -> int:
+    curve_figure = _figure("curve_figure")
     kw = _model_grid_args(args)
     if args.y not in NUMERIC_COLUMNS:
         raise UsageError(
@@ -232,8 +241,7 @@ def cmd_threshold(args) -> int:
 
 
 def cmd_phase(args) -> int:
-    from ..plotting.figures import phase_figure
-
+    phase_figure = _figure("phase_figure")
     out = Output(args)
     executor = _executor(args)
     try:

@@ -189,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except MemoryError as exc:  # before ValueError: a refusal of size is both
+        why = " ".join(str(exc).split()) or "too many classes for the method or the output"
+        print(f"lpm: error: the problem does not fit in memory: {why}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         name = f"lpm {argv[0]}" if argv and not argv[0].startswith("-") else "lpm"
         print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -196,10 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverError as exc:
         print(f"lpm: solver failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    except MemoryError as exc:
-        why = " ".join(str(exc).split()) or "too many classes for the method or the output"
-        print(f"lpm: error: the problem does not fit in memory: {why}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `lpm ... --json | head`: the reader left
         sys.stderr.close()
         return 0

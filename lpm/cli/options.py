@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._validation import MAX_GRID_POINTS
 from ..solvers.dispatch import METHODS
 
 #: the paper's Figure-3 setting, the default of every model option
@@ -49,6 +50,7 @@ def parse_grid(text: str, integer: bool = False) -> list:
         lo, hi = (number(p, True) for p in parts)
         if hi < lo:
             raise argparse.ArgumentTypeError(f"empty range {text!r}: LAST is below FIRST")
+        _within_limit(hi - lo + 1, text)
         return list(range(lo, hi + 1))
     if len(parts) != 3:
         raise argparse.ArgumentTypeError(
@@ -59,9 +61,20 @@ def parse_grid(text: str, integer: bool = False) -> list:
         raise argparse.ArgumentTypeError(f"START and STOP must be finite and > 0, got {text!r}")
     if n < 1:
         raise argparse.ArgumentTypeError(f"COUNT must be >= 1, got {text!r}")
+    _within_limit(n, text)
     if n == 1:
         return [lo]
     return [float(v) for v in np.geomspace(lo, hi, n)]
+
+
+def _within_limit(count: int, text: str) -> None:
+    """A grid option of more values than a grid may have points is refused here, before
+    its values are made (``1:10:1e9`` would take 8 GB to list)."""
+    if count > MAX_GRID_POINTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} asks for {count:,} values, more than the limit of {MAX_GRID_POINTS:,} "
+            f"points of a grid"
+        )
 
 
 def _empty(text):

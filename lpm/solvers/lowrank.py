@@ -38,6 +38,7 @@ import time
 
 import numpy as np
 
+from .. import _progress
 from .. import _validation as check
 from ..certificates import Solution, SolverError, certify
 from ..model.logits import GroupedLogits
@@ -54,6 +55,7 @@ DEFAULTS = {
     "rank_rtol": 1e-3,
     "start": None,
     "memory_limit": 8 * 1024**3,
+    "progress": None,
 }
 
 
@@ -98,7 +100,7 @@ def solve_lowrank(
     rank_rtol: float = DEFAULTS["rank_rtol"],
     start=None,
     memory_limit: float = DEFAULTS["memory_limit"],
-    progress=None,
+    progress: bool | None = None,
 ) -> Solution:
     r"""Solve the nuclear-norm program of the LPM by a rank-adaptive factorization.
 
@@ -135,8 +137,9 @@ def solve_lowrank(
     memory_limit : float
         Bytes the work arrays may take (about ``(12 + 4 memory) G^2`` doubles at the
         start, at full rank); a larger need raises ``MemoryError`` before any work.
-    progress : callable, optional
-        ``progress(iteration, gap, rank)`` at each check of the certificate.
+    progress : bool or None
+        A progress bar of the iterations (gap and rank at each check): ``None`` on a
+        terminal only, ``True`` always, ``False`` never.
 
     Returns
     -------
@@ -164,6 +167,7 @@ def solve_lowrank(
     if not rank_rtol < 1:
         raise ValueError(f"rank_rtol must be in (0, 1), got {rank_rtol!r}")
     memory_limit = check.positive_real("memory_limit", memory_limit)
+    progress = _progress.check_progress(progress)
     lo = model.min_exact_dimension
     if p is None:
         p = lo
@@ -274,8 +278,8 @@ def solve(
     solver_options: dict | None = None,
 ) -> Solution:
     """Runner for ``method="lowrank"``: :func:`solve_lowrank` with the options
-    ``max_iter``, ``memory``, ``time_limit``, ``rank_rtol``, ``start``, ``memory_limit``
-    given in ``solver_options``."""
+    ``max_iter``, ``memory``, ``time_limit``, ``rank_rtol``, ``start``, ``memory_limit``,
+    ``progress`` given in ``solver_options``."""
     if solver not in (None, "lbfgs"):
         raise ValueError(
             f"method='lowrank' uses its own L-BFGS solver ('lbfgs'), got solver={solver!r}"

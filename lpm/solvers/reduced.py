@@ -20,6 +20,7 @@ from ..model.groups import Groups
 from ..model.logits import GroupedLogits, evaluate_grouped
 from ..model.losses import Loss
 from ..model.unconstrained import unconstrained_minimizer
+from . import two_groups
 from .newton import newton
 from .reduced_program import ReducedProgram, ReducedResult
 
@@ -38,34 +39,39 @@ def newton_options(options: dict | None) -> dict:
     return check.solver_options("reduced", options, NEWTON_OPTIONS)
 
 
-def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, **options):
+def shared_layouts(sizes, weights) -> list[Groups]:
+    """The class layout of each problem of a batch, groups in order: one labels array for
+    all of them (a batch of ``n`` problems holds ``K + n G`` numbers, not ``n K``)."""
+    sizes = np.asarray(sizes, int)
+    labels = np.repeat(np.arange(sizes.size), sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return [Groups(labels, sizes, np.asarray(w, float), first) for w in weights]
+
+
+def solve_constrained(
+    sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, starts=None, **options
+):
     r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` in grouped form for a batch of problems.
 
     ``weights`` is (n, G), ``tau`` is a scalar or (n,); ``groups`` optionally gives each
     problem's class layout (:class:`lpm.model.Groups`). A problem whose loss has a finite
-    unconstrained minimizer inside its ball gets that minimizer (multiplier 0); the others
-    are solved by :func:`newton` with the budget binding (see
-    :func:`unconstrained_minimizer`).
+    unconstrained minimizer inside its ball gets that minimizer (multiplier 0, see
+    :func:`unconstrained_minimizer`); the others are solved with the budget binding: in
+    closed form for one group and by the scalar Newton method of
+    :mod:`lpm.solvers.two_groups` for two (cross-entropy; ``starts``: its warm starts, the
+    ``y`` of earlier results), else by :func:`newton`.
+    Each problem gets the numbers it gets alone.
     """
     weights = np.atleast_2d(np.asarray(weights, float))
     n = weights.shape[0]
     sizes = np.asarray(sizes, int)
     K = float(sizes.sum())
     tau = np.broadcast_to(np.asarray(tau, float), (n,))
+    layouts = list(groups) if groups is not None else shared_layouts(sizes, weights)
     results: list[ReducedResult | None] = [None] * n
     if not len(force_zero):
         for i in range(n):
-            layout = (
-                groups[i]
-                if groups is not None
-                else Groups(
-                    np.repeat(np.arange(sizes.size), sizes),
-                    sizes,
-                    weights[i],
-                    np.concatenate([[0], np.cumsum(sizes)[:-1]]),
-                )
-            )
-            Zu = unconstrained_minimizer(layout, loss)
+            Zu = unconstrained_minimizer(layouts[i], loss)
             if Zu is not None and Zu.nuclear_norm() <= tau[i]:
                 results[i] = ReducedResult(
                     Zu,
@@ -81,13 +87,8 @@ def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=
     if todo and K == 1 and loss.shift_invariant:
         # one class and a shift-invariant loss: the loss is identically 0, Z = 0
         for i in todo:
-            layout = (
-                groups[i]
-                if groups is not None
-                else Groups(np.zeros(1, int), sizes, weights[i], np.zeros(1, int))
-            )
             results[i] = ReducedResult(
-                GroupedLogits(layout, np.zeros((1, 1)), np.zeros(1)),
+                GroupedLogits(layouts[i], np.zeros((1, 1)), np.zeros(1)),
                 0.0,
                 0,
                 True,
@@ -97,10 +98,27 @@ def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=
                 [],
             )
         todo = []
+    if todo and sizes.size <= 2 and two_groups.handles(loss):
+        if sizes.size == 1 and not len(force_zero):
+            for i in todo:
+                results[i] = two_groups.solve_one_group(int(K), weights[i, 0], tau[i], layouts[i])
+            todo = []
+        elif sizes.size == 2:
+            found = two_groups.solve_two_groups(
+                sizes,
+                weights[todo],
+                loss,
+                tau[todo],
+                [layouts[i] for i in todo],
+                force_zero=force_zero,
+                starts=None if starts is None else [starts[i] for i in todo],
+                **options,
+            )
+            for i, res in zip(todo, found):
+                results[i] = res
+            todo = []
     if todo:
-        program = ReducedProgram(
-            sizes, weights[todo], loss, groups=None if groups is None else [groups[i] for i in todo]
-        )
+        program = ReducedProgram(sizes, weights[todo], loss, groups=[layouts[i] for i in todo])
         for i, res in zip(todo, newton(program, t=tau[todo] / K, force_zero=force_zero, **options)):
             results[i] = res
     return results

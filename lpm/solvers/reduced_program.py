@@ -58,7 +58,7 @@ def complement_basis(v: np.ndarray) -> np.ndarray:
 class ReducedResult:
     """Raw output of :func:`newton` for one problem."""
 
-    logits: GroupedLogits
+    logits: GroupedLogits | None  # None when not asked for (a threshold's margins)
     multiplier: float  # of ||Z||_* <= tau in Z units (the penalty weight when penalized)
     iterations: int
     converged: bool

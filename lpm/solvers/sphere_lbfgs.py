@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _progress
+
 EPS = np.finfo(float).eps
 
 #: iterations between two refreshes of the preconditioner
@@ -197,6 +199,8 @@ class _Run:
         converged, message = False, f"maximum number of iterations ({max_iter}) reached"
         gap = math.inf
         it = 0
+        # a bar on a terminal (after 1 s), with the gap and rank of each check
+        self.bar = _progress.bar(max_iter, "lpm lowrank", progress=self.progress, unit="it")
         while True:
             # -- certificate, stopping tests, rank review ---------------------------------
             out_of_time = time_limit is not None and time.perf_counter() - started > time_limit
@@ -220,8 +224,7 @@ class _Run:
                     gap = self.p.gap(self.f, self.aux, exact=True)
                 last_check = it
                 history.append((it, float(self.f), float(gap), self.p.r))
-                if self.progress is not None:
-                    self.progress(it, gap, self.p.r)
+                self.bar.set_postfix_str(f"gap {gap:.2e}, rank {self.p.r}", refresh=False)
                 ratio = gap / max(float(np.linalg.norm(self.rg)), 1e-300)
                 if gap <= gap_tol:
                     converged, message = True, f"converged: Frank-Wolfe gap {gap:.3g}"
@@ -267,6 +270,8 @@ class _Run:
                     )
                     break
             it += 1
+            self.bar.update()
+        self.bar.close()
         if not converged or it != last_check or gap > gap_tol:
             gap = self.p.gap(self.f, self.aux, exact=True)
         return LBFGSResult(
@@ -290,7 +295,7 @@ def sphere_lbfgs(
     memory: int = 8,
     time_limit: float | None = None,
     rank_rtol: float = 1e-3,
-    progress=None,
+    progress: bool | None = None,
 ) -> LBFGSResult:
     r"""Riemannian L-BFGS for ``problem`` on the sphere :math:`\lVert x\rVert^2 = 2\tau`,
     with rank adaptation.
@@ -313,8 +318,9 @@ def sphere_lbfgs(
     rank_rtol : float
         Singular values below ``rank_rtol`` times the largest count as zero when the
         factors are cut to the numerical rank.
-    progress : callable, optional
-        ``progress(iteration, gap, rank)`` at each check of the certificate.
+    progress : bool or None
+        A progress bar of the iterations with the gap and rank of each check:
+        ``None`` (default) on a terminal only, ``True`` always, ``False`` never.
 
     Returns
     -------

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _progress
 from .. import _validation as check
 from .compare import compare
-from .sweep import progress_bar
 from .table import SweepTable
 
 #: the experiment as the documentation runs it (docs/trained-network.md)
@@ -164,8 +164,7 @@ def digits_experiment(
     R = check.positive_vector("R", R)
     seeds = [check.class_count("seeds", s, minimum=0) for s in np.atleast_1d(seeds).tolist()]
     rows = []
-    bar = progress_bar(R.size * len(seeds), progress, "digits networks")
-    try:
+    with _progress.bar(R.size * len(seeds), "digits networks", progress=progress) as bar:
         for r in R:
             for seed in seeds:
                 start = time.perf_counter()
@@ -197,11 +196,7 @@ def digits_experiment(
                         "time": time.perf_counter() - start,
                     }
                 )
-                if bar is not None:
-                    bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.update()
     settings = {
         "data": "sklearn digits, majority 0-4 (all images), minority 5-9 (n_A / R each)",
         "network": f"MLPClassifier{tuple(hidden)}, relu, lbfgs, alpha={alpha:g}",

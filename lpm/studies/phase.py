@@ -10,12 +10,14 @@ the collapsed phase above it and the distinct phase below it; weaker regularizat
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import _progress
 from .. import _validation as check
-from ..analysis.threshold import collapse_threshold
+from ..analysis.threshold import threshold_path
 from .sweep import grid_values, run_chunked
 from .table import SweepTable
 
@@ -23,11 +25,16 @@ from .table import SweepTable
 DEFAULT_SETTINGS = ((5, 5), (2, 8), (8, 2), (10, 10))
 
 
-def _thresholds_chunk(points: list[tuple], options: dict) -> list[float]:
-    return [
-        collapse_threshold(K_A, K_B, 1.0, eweh, rtol=options["rtol"], loss=options["loss"])
-        for K_A, K_B, eweh in points
-    ]
+def _thresholds_chunk(points: list[tuple], options: dict, tick: Callable | None = None):
+    """The thresholds of consecutive ``(K_A, K_B, E_W E_H)`` points, each run of one
+    setting followed along ``E_W E_H`` (:func:`lpm.analysis.threshold.threshold_path`)."""
+    out: list[float] = []
+    for (K_A, K_B), run in itertools.groupby(points, key=lambda point: point[:2]):
+        products = [point[2] for point in run]
+        out += threshold_path(
+            K_A, K_B, products, rtol=options["rtol"], loss=options["loss"], tick=tick
+        )
+    return out
 
 
 def phase_diagram(
@@ -55,14 +62,30 @@ def phase_diagram(
     rtol : float
         Relative accuracy of each threshold (see :func:`lpm.collapse_threshold`).
     executor, chunksize, progress
-        As in :func:`lpm.sweep`; the thresholds do not depend on them.
+        As in :func:`lpm.sweep` (the bar advances per threshold); the thresholds do not
+        depend on them.
 
     Returns
     -------
     SweepTable
         Columns ``K_A, K_B, K, EWEH, R0`` (``R0`` is ``inf`` when the minority never
         collapses below :math:`R = 10^{300}`).
+
+    Notes
+    -----
+    Each setting is one path along ``EWEH`` (in the order given): every threshold search
+    starts from the previous one's root and solver state, so a default diagram of 124
+    thresholds takes a fraction of a second, and each threshold is exactly the number
+    :func:`lpm.collapse_threshold` returns for it (both read it off the same canonical
+    grid).
     """
+    progress = _progress.check_progress(progress)
+    settings = list(settings)
+    grid = np.geomspace(0.1, 100.0, 31) if EWEH is None else EWEH
+    check.grid_size(
+        "the phase diagram",
+        {"(K_A, K_B) settings": len(settings), "E_W E_H values": max(np.size(grid), 1)},
+    )
     pairs = []
     for item in settings:
         if np.ndim(item) != 1 or len(item) != 2:
@@ -72,7 +95,6 @@ def phase_diagram(
         )
     if not pairs:
         raise ValueError("settings must hold at least one (K_A, K_B) pair, got none")
-    grid = np.geomspace(0.1, 100.0, 31) if EWEH is None else EWEH
     products = [check.positive_real("EWEH", v) for v in grid_values("EWEH", grid)]
     rtol = check.tolerance("rtol", rtol, 0.1)
     points = [(a, b, e) for a, b in pairs for e in products]

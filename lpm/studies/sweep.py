@@ -23,11 +23,11 @@ import itertools
 import math
 import numbers
 import os
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .. import _progress
 from .. import _validation as check
 from ..model.losses import Loss
 from ..model.model import Model
@@ -91,33 +91,19 @@ def solution_row(sol) -> dict:
     }
 
 
-def _solve_chunk(models: list[Model], options: dict) -> list[dict]:
-    """Solve one chunk and reduce each solution to its row (module level: picklable)."""
-    return [solution_row(s) for s in solve_models(models, **options)]
-
-
-def progress_bar(total: int, progress: bool | None, desc: str):
-    """A tqdm bar, or None. ``None`` (auto): on a terminal only, and shown only once the
-    run has lasted a second; ``True``: always (needs tqdm); ``False``: never."""
-    if progress is False or total == 0:
-        return None
-    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        if progress:
-            raise ImportError(
-                "progress=True needs tqdm: pip install tqdm (or lpm[progress])"
-            ) from None
-        return None
-    return tqdm(
-        total=total, desc=desc, unit="pt", file=sys.stderr, delay=1.0 if progress is None else 0
-    )
+def _solve_chunk(models: list[Model], options: dict, tick: Callable | None = None) -> list[dict]:
+    """Solve one chunk and reduce each solution to its row (module level: picklable);
+    ``tick()`` after each row."""
+    rows = []
+    for sol in solve_models(models, **options):
+        rows.append(solution_row(sol))
+        if tick is not None:
+            tick()
+    return rows
 
 
 def run_chunked(
-    function: Callable[[list, dict], list],
+    function: Callable[..., list],
     items: Sequence,
     options: dict,
     *,
@@ -127,7 +113,12 @@ def run_chunked(
     desc: str = "lpm",
 ) -> list:
     """``function(chunk, options)`` over consecutive chunks of ``items``, serially or on
-    ``executor``; the concatenated results in the order of ``items``."""
+    ``executor``; the concatenated results in the order of ``items``.
+
+    A progress bar (:func:`lpm._progress.bar`) counts the items: serially ``function`` is
+    also given ``tick``, to call once per item done; on an executor the bar advances as
+    chunks come back.
+    """
     n = len(items)
     if chunksize is None:
         if executor is None:
@@ -146,14 +137,11 @@ def run_chunked(
             f"ProcessPoolExecutor, dask's Client.get_executor()), got {executor!r}"
         )
     chunks = [list(items[i : i + chunksize]) for i in range(0, n, chunksize)]
-    bar = progress_bar(n, progress, desc)
     results: list[list] = [[] for _ in chunks]
-    try:
+    with _progress.bar(n, desc, progress=progress) as bar:
         if executor is None:
             for i, chunk in enumerate(chunks):
-                results[i] = function(chunk, options)
-                if bar is not None:
-                    bar.update(len(chunk))
+                results[i] = function(chunk, options, bar.update)
         else:
             futures = {
                 executor.submit(function, chunk, options): i for i, chunk in enumerate(chunks)
@@ -161,11 +149,7 @@ def run_chunked(
             for fut in concurrent.futures.as_completed(futures):
                 i = futures[fut]
                 results[i] = fut.result()
-                if bar is not None:
-                    bar.update(len(chunks[i]))
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.update(len(chunks[i]))
     return [r for chunk in results for r in chunk]
 
 
@@ -221,6 +205,8 @@ def sweep_models(
     -------
     SweepTable
     """
+    progress = _progress.check_progress(progress)
+    check.grid_size("the sweep", {"models": len(models)})
     models = list(models)
     if not models:
         raise ValueError("models must hold at least one Model, got an empty sequence")
@@ -319,8 +305,9 @@ def sweep(
         Points per task (default 128 serially; with an executor, enough chunks for
         about four per worker).
     progress : bool, optional
-        A tqdm progress bar: ``None`` (default) shows one on a terminal once the sweep
-        has run for a second; ``True`` always; ``False`` never.
+        A progress bar advancing per point: ``None`` (default) shows one on a terminal
+        (not in a pipe or CI) once the sweep has run for a second; ``True`` always;
+        ``False`` never.
 
     Returns
     -------
@@ -333,6 +320,12 @@ def sweep(
         classifiers), ``minority_collapsed`` (exact KKT test) and the solver's
         ``objective``, ``gap``, ``status``, ``time``.
 
+    Raises
+    ------
+    ValueError
+        Invalid values, or a grid of more than :data:`lpm._validation.MAX_GRID_POINTS`
+        points (the message says how many were asked for), refused before any solve.
+
     Examples
     --------
     >>> import lpm, numpy as np
@@ -340,6 +333,13 @@ def sweep(
     >>> float(t["minority_cosine"][-1])   # exactly collapsed at R = 10^4
     1.0
     """
+    progress = _progress.check_progress(progress)
+    given = {"K_A": K_A, "K_B": K_B, "E_W": E_W, "E_H": E_H, "EWEH": EWEH}
+    given.update(oversample=oversample, R=R)
+    # the size first: a grid too large is refused before any of its values is read
+    check.grid_size(
+        "the sweep", {f"{name} values": max(np.size(v), 1) for name, v in given.items()}
+    )
     grids = {
         "K_A": [check.class_count("K_A", v) for v in grid_values("K_A", K_A)],
         "K_B": [check.class_count("K_B", v) for v in grid_values("K_B", K_B)],

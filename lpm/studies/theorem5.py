@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _progress
 from .. import _validation as check
 from ..analysis.threshold import collapse_threshold
 from ..certificates import SolverError
@@ -30,6 +31,9 @@ from ..model.model import Model
 from ..solvers.dispatch import solve_models
 from .sweep import decades
 from .table import SweepTable
+
+#: grid points solved per batch (the progress bar advances between batches)
+CHUNK = 64
 
 #: grid points with :math:`|\log(R/R_0)|` below this are too close to the threshold (whose
 #: accuracy is ``rtol = 1e-8``) for the sharp check and are left out of it
@@ -291,6 +295,7 @@ def verify_minority_collapse(
     R_grid=None,
     *,
     loss: str | Loss = "ce",
+    progress: bool | None = None,
 ) -> MinorityCollapseCheck:
     r"""Check Theorem 5 (Minority Collapse) numerically, in its sharp form.
 
@@ -309,6 +314,9 @@ def verify_minority_collapse(
         :math:`10^{0.1 i}` to two decades past :math:`R_0`.
     loss : str or Loss
         Cross-entropy by default.
+    progress : bool, optional
+        A progress bar advancing per grid point, as in :func:`lpm.sweep` (``None``: on a
+        terminal only).
 
     Returns
     -------
@@ -323,6 +331,9 @@ def verify_minority_collapse(
     K_B = check.class_count("K_B", K_B, minimum=2)
     E_W = check.positive_real("E_W", E_W)
     E_H = check.positive_real("E_H", E_H)
+    progress = _progress.check_progress(progress)
+    if R_grid is not None:
+        check.grid_size("the Theorem-5 grid", {"R values": np.size(R_grid)})
     R0 = collapse_threshold(K_A, K_B, E_W, E_H, loss=loss)
     if R_grid is None:
         R = default_R_grid(R0)
@@ -335,12 +346,18 @@ def verify_minority_collapse(
         R = np.unique(R)  # sorted, each ratio once (the shrinking checks are strict)
     models = [Model.two_group(K_A, K_B, r, E_W, E_H, loss=loss) for r in R]
     limit_model = Model.two_group(K_A, K_B, math.inf, E_W, E_H, loss=loss)
-    *sols, limit = solve_models([*models, limit_model], method="reduced")
+    limit = solve_models([limit_model], method="reduced")[0]
     ref = _block_gram(limit)
     scale = _gram_distance(ref, np.zeros(5), K_A, K_B)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stats = [s.minority_stats() for s in sols]
-    reports = [s.collapse for s in sols]
+    sols, stats, reports = [], [], []
+    with _progress.bar(len(models), "lpm verify", progress=progress) as bar:
+        for start in range(0, len(models), CHUNK):  # a bar that moves, batched solves
+            for s in solve_models(models[start : start + CHUNK], method="reduced"):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    stats.append(s.minority_stats())
+                reports.append(s.collapse)
+                sols.append(s)
+                bar.update()
     undecided = [(r, rep.undecided) for r, rep in zip(R, reports) if rep.undecided]
     if limit.collapse.undecided:
         undecided.append((math.inf, limit.collapse.undecided))

@@ -1,0 +1,493 @@
+r"""The reduced program of two groups (and of one) under cross-entropy, in three scalar
+unknowns.
+
+With two groups and cross-entropy (any shift-invariant loss) the grouped logits of
+:class:`lpm.model.GroupedLogits` have a rank-one group block: ``Z 1 = 0`` forces
+:math:`M = \mu q^\top` with :math:`q = (\sqrt{\kappa_2}, -\sqrt{\kappa_1})`
+(:math:`\kappa_g = K_g / K`), so :math:`\lVert M\rVert_* = \lVert\mu\rVert` and the program
+of :mod:`lpm.solvers.reduced_program` reads
+
+.. math::
+
+    \min_{\mu, s}\; \sum_g w_g\, \ell_g\big(s_g,\ \beta_g \mu_g + \tfrac{K_g - 1}{K_g} s_g\big)
+    \quad\text{s.t.}\quad \lVert\mu\rVert + \sum_g (K_g - 1) s_g = \tau,\ s \ge 0,
+
+with :math:`w_g = K_g\pi_g`, :math:`\beta_1 = \sqrt K/(K_1\sqrt{K_2})`,
+:math:`\beta_2 = -\sqrt K/(K_2\sqrt{K_1})` and :math:`\ell_g(p, q) = \log(1 + (K_g - 1)
+e^{-p} + K_h e^{-q})` (``h`` the other group): a group's loss depends on its own margins
+only, the groups meet in the budget. Writing
+:math:`\mu = \tau r (\cos\theta, \sin\theta)` and :math:`s_g = \tau\sigma_g/(K_g - 1)`, the
+budget is the simplex :math:`r + \sigma_1 + \sigma_2 = 1` and the unknowns are
+:math:`\theta` and a point of the simplex: at most three, whatever ``K``.
+
+Newton's method runs on :math:`\log f` (as :func:`lpm.solvers.newton.newton` does: it
+behaves like a log-sum-exp where ``f`` is tiny) over the simplex face of the coordinates
+not held at 0, with the stopping rules and the KKT release test of that solver. Holding
+:math:`\sigma_g = 0` is the exact collapse of group ``g``; holding :math:`r = 0` is the
+vanishing phase (``M = 0``, reached exactly here). The coordinates keep their relative
+accuracy however small they get, the scaling retraction keeps the budget exact, and each
+problem is solved by the same scalar arithmetic alone or in a batch, so a problem gets the
+same numbers either way. An iteration costs a few microseconds of plain floating-point
+arithmetic, not the overhead of array calls on six numbers.
+
+Only cross-entropy is solved here. Label smoothing has a finite minimizer, and where its
+budget nearly stops binding the gradient is a difference of nearly equal terms: there the
+KKT signs are rounding, which the general solver's residuals report (the collapse test
+then says "undecided") and a solve this exact on its face would not.
+
+As everywhere in the package, nothing here is trusted: the caller certifies the returned
+logits by their Frank--Wolfe gap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..certificates import SolverError
+from ..certificates.collapse import DECISION_FACTOR
+from ..model.groups import Groups
+from ..model.logits import GroupedLogits
+from ..model.losses import CrossEntropy, Loss
+from .reduced_program import ReducedResult
+
+_exp, _log1p, _expm1, _cos, _sin = math.exp, math.log1p, math.expm1, math.cos, math.sin
+_EPS = 2.0**-52
+
+#: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
+_COORDINATE = {1: "the cross-group block (M = 0)", 2: "group 0", 3: "group 1"}
+
+
+def handles(loss: Loss) -> bool:
+    """Whether this module solves the loss: cross-entropy itself (a subclass may change
+    it), in the budget form."""
+    return type(loss) is CrossEntropy
+
+
+def _row(p, q, m, n):
+    """Value and derivatives ``(value, d/dp, d/dq, d2/dp2, d2/dpdq, d2/dq2)`` of one
+    compressed row of cross-entropy in its margins, ``log(1 + m e^-p + n e^-q)``: the
+    arithmetic of :meth:`lpm.model.losses.CrossEntropy.rows` (shifted exponents,
+    ``log1p``, second derivatives from the probabilities of the other classes)."""
+    c = -q if q < 0.0 else 0.0
+    if m:
+        if -p > c:
+            c = -p
+        e1 = m * _exp(-p - c)
+    else:
+        e1 = 0.0
+    e0 = _exp(-c)
+    e2 = n * _exp(-q - c)
+    S = e0 + e1 + e2
+    value = c + _log1p(_expm1(-c) + e1 + e2)
+    P0, P1, P2 = e0 / S, e1 / S, e2 / S
+    return value, -P1, -P2, P1 * (P0 + P2), -P1 * P2, P2 * (P0 + P1)
+
+
+class _Problem:
+    """One two-group problem: its constants and the objective in ``(theta, r, s1, s2)``."""
+
+    __slots__ = ("w", "m", "n", "A", "B", "P", "tau", "beta")
+
+    def __init__(self, K1, K2, w1, w2, tau):
+        K = K1 + K2
+        rootK = math.sqrt(K)
+        self.beta = (rootK / (K1 * math.sqrt(K2)), -rootK / (K2 * math.sqrt(K1)))
+        self.w = (w1, w2)
+        self.m = (K1 - 1, K2 - 1)
+        self.n = (K2, K1)
+        self.A = (self.beta[0] * tau, self.beta[1] * tau)
+        self.B = (tau / K1, tau / K2)
+        self.P = (tau / (K1 - 1) if K1 > 1 else 0.0, tau / (K2 - 1) if K2 > 1 else 0.0)
+        self.tau = tau
+
+    def evaluate(self, x):
+        """The objective at ``x = (theta, r, s1, s2)``: ``(log f, its gradient (4,), its
+        Hessian (4 x 4), f, the gradient of f, (df/dmu_1, df/dmu_2))``, in lists.
+
+        Group ``g``'s margins are ``p = P_g s_g`` and ``q = A_g r c_g(theta) + B_g s_g``
+        (``c_1 = cos``, ``c_2 = sin``); the chain rule is written out for both groups.
+        """
+        th, r, s1, s2 = x
+        cs, sn = _cos(th), _sin(th)
+        A1, A2 = self.A
+        B1, B2 = self.B
+        P1, P2 = self.P
+        w1, w2 = self.w
+        m1, m2 = self.m
+        v1, lp1, lq1, lpp1, lpq1, lqq1 = _row(P1 * s1, A1 * r * cs + B1 * s1, m1, self.n[0])
+        v2, lp2, lq2, lpp2, lpq2, lqq2 = _row(P2 * s2, A2 * r * sn + B2 * s2, m2, self.n[1])
+        qt1, qr1 = -A1 * r * sn, A1 * cs  # d q_1 / d theta, d q_1 / d r
+        qt2, qr2 = A2 * r * cs, A2 * sn
+        f = w1 * v1 + w2 * v2
+        wq1, wq2 = w1 * lq1, w2 * lq2
+        g0 = wq1 * qt1 + wq2 * qt2
+        g1 = wq1 * qr1 + wq2 * qr2
+        h00 = w1 * lqq1 * qt1 * qt1 - wq1 * A1 * r * cs + w2 * lqq2 * qt2 * qt2 - wq2 * A2 * r * sn
+        h01 = w1 * lqq1 * qt1 * qr1 - wq1 * A1 * sn + w2 * lqq2 * qt2 * qr2 + wq2 * A2 * cs
+        h11 = w1 * lqq1 * qr1 * qr1 + w2 * lqq2 * qr2 * qr2
+        if m1:
+            g2 = w1 * lp1 * P1 + wq1 * B1
+            c1 = w1 * (lpq1 * P1 + lqq1 * B1)
+            h02, h12 = c1 * qt1, c1 * qr1
+            h22 = w1 * (lpp1 * P1 * P1 + 2.0 * lpq1 * P1 * B1 + lqq1 * B1 * B1)
+        else:  # one class: s_1 is not a variable
+            g2 = h02 = h12 = h22 = 0.0
+        if m2:
+            g3 = w2 * lp2 * P2 + wq2 * B2
+            c2 = w2 * (lpq2 * P2 + lqq2 * B2)
+            h03, h13 = c2 * qt2, c2 * qr2
+            h33 = w2 * (lpp2 * P2 * P2 + 2.0 * lpq2 * P2 * B2 + lqq2 * B2 * B2)
+        else:
+            g3 = h03 = h13 = h33 = 0.0
+        if f < 1e-290:  # below the normal double range precision is gone
+            raise SolverError(
+                "the loss falls below 1e-290, out of double precision: sqrt(E_W*E_H) is too "
+                "large for this model (optimal margins of several hundred)"
+            )
+        # log f: with the budget binding, the same minimizer and multiplier signs
+        a0, a1, a2, a3 = g0 / f, g1 / f, g2 / f, g3 / f
+        b01, b02, b03 = h01 / f - a0 * a1, h02 / f - a0 * a2, h03 / f - a0 * a3
+        b12, b13, b23 = h12 / f - a1 * a2, h13 / f - a1 * a3, -a2 * a3
+        hess = [
+            [h00 / f - a0 * a0, b01, b02, b03],
+            [b01, h11 / f - a1 * a1, b12, b13],
+            [b02, b12, h22 / f - a2 * a2, b23],
+            [b03, b13, b23, h33 / f - a3 * a3],
+        ]
+        return (
+            math.log(f),
+            [a0, a1, a2, a3],
+            hess,
+            f,
+            [g0, g1, g2, g3],
+            (wq1 * self.beta[0], wq2 * self.beta[1]),
+        )
+
+
+def _newton_direction(H, g):
+    """``(x, decrement)`` with ``x = H^-1 g`` for a symmetric ``H`` of order 1 to 3
+    (lists): by Cholesky when ``H`` is clearly positive definite, else through its
+    eigenvalues floored in absolute value (the saddle-free step of
+    :func:`lpm.solvers.newton.newton`)."""
+    n = len(g)
+    if n == 1:
+        h = max(abs(H[0][0]), 1e-300)
+        return [g[0] / h], g[0] * g[0] / h
+    scale = max(abs(H[i][i]) for i in range(n))
+    tiny = 1e-14 * scale
+    a = H[0][0]
+    if a > tiny:
+        l10 = H[1][0] / a
+        d1 = H[1][1] - l10 * H[1][0]
+        if n == 2 and d1 > tiny:
+            y0, y1 = g[0], g[1] - l10 * g[0]
+            x1 = y1 / d1
+            return [(y0 - H[1][0] * x1) / a, x1], y0 * y0 / a + y1 * y1 / d1
+        if n == 3 and d1 > tiny:
+            l20 = H[2][0] / a
+            l21 = (H[2][1] - l20 * H[1][0]) / d1
+            d2 = H[2][2] - l20 * H[2][0] - l21 * l21 * d1
+            if d2 > tiny:  # H = L D L^T, L unit lower triangular
+                y0 = g[0]
+                y1 = g[1] - l10 * y0
+                y2 = g[2] - l20 * y0 - l21 * y1
+                x2 = y2 / d2
+                x1 = y1 / d1 - l21 * x2
+                x0 = y0 / a - l10 * x1 - l20 * x2
+                return [x0, x1, x2], y0 * y0 / a + y1 * y1 / d1 + y2 * y2 / d2
+    if n == 2:  # the eigenvalues of a symmetric 2 x 2 in closed form
+        mid, dev = 0.5 * (H[0][0] + H[1][1]), math.hypot(0.5 * (H[0][0] - H[1][1]), H[0][1])
+        phi = 0.5 * math.atan2(2.0 * H[0][1], H[0][0] - H[1][1])
+        c, s = math.cos(phi), math.sin(phi)  # (c, s): eigenvector of mid + dev
+        floor = max(1e-14 * (abs(mid) + dev), 1e-300)
+        hi, lo = max(abs(mid + dev), floor), max(abs(mid - dev), floor)
+        p_hi, p_lo = c * g[0] + s * g[1], c * g[1] - s * g[0]
+        a_hi, a_lo = p_hi / hi, p_lo / lo
+        return [c * a_hi - s * a_lo, s * a_hi + c * a_lo], a_hi * p_hi + a_lo * p_lo
+    ev, U = np.linalg.eigh(np.array(H))
+    floor = max(1e-14 * float(np.abs(ev).max()), 1e-300)
+    ev = np.maximum(np.abs(ev), floor)
+    proj = U.T @ np.array(g)
+    coef = proj / ev
+    return (U @ coef).tolist(), float(coef @ proj)
+
+
+def _start(problem: _Problem, held):
+    """The simplex-ETF logits ``c (I - J/K)`` on the budget, with the held groups at 0."""
+    K1, K2 = problem.m[0] + 1, problem.m[1] + 1
+    K = K1 + K2
+    th = math.atan2(-math.sqrt(K1 / K), math.sqrt(K2 / K))
+    sig = [0.0 if held[2 + k] else problem.m[k] / (K - 1) for k in (0, 1)]
+    return [th, 1.0 - sig[0] - sig[1], sig[0], sig[1]]
+
+
+def solve_one(
+    problem: _Problem,
+    held: list[bool],
+    structural: list[bool],
+    x=None,
+    max_iter: int = 200,
+    decrement_tol: float = 1e-24,
+):
+    """Active-set Newton on ``log f`` over the simplex of ``(r, s1, s2)`` and ``theta``.
+
+    ``held[i]`` (i = 1, 2, 3) holds coordinate ``i`` at 0 until its KKT sign condition
+    fails (``structural`` ones forever: one-class groups and forced collapses); ``x`` is
+    a starting point (a previous solution: a warm start). Returns ``(x, held, converged,
+    message, iterations, history, evaluation)``.
+    """
+    held = list(held)
+    if x is None:
+        x = _start(problem, held)
+    else:
+        x = [float(v) for v in x]
+        for i in (1, 2, 3):
+            if held[i]:
+                x[i] = 0.0
+        total = x[1] + x[2] + x[3]
+        x[1], x[2], x[3] = x[1] / total, x[2] / total, x[3] / total
+    if x[1] == 0.0:
+        held[1] = True
+    tau = problem.tau
+    ev = problem.evaluate(x)
+    converged, message, iterations = False, "maximum number of iterations reached", 0
+    history = []
+    releases = [0, 0, 0, 0]
+    flat, stall, best = False, 0, math.inf
+    evaluate = problem.evaluate
+    free = [i for i in (1, 2, 3) if not held[i]]
+    while iterations < max_iter:
+        iterations += 1
+        value, gl, Hl = ev[0], ev[1], ev[2]
+        k = free[0]  # the pivot: the largest free coordinate
+        for i in free:
+            if x[i] > x[k]:
+                k = i
+        # tangent directions: e_i - e_k for the other free coordinates, and theta while
+        # r > 0 (at r = 0 the point does not depend on theta: just released from M = 0,
+        # r leaves along the steepest theta first)
+        basis = [i for i in free if i != k]
+        if x[1] > 0.0:
+            basis.insert(0, 0)
+        if basis:
+            Hk, gk = Hl[k], gl[k]
+            hkk = Hk[k]
+            rg, rH = [], []
+            for i in basis:
+                Hi = Hl[i]
+                if i:
+                    rg.append(gl[i] - gk)
+                    rH.append([Hi[j] - Hk[j] - Hi[k] + hkk if j else Hi[0] - Hk[0] for j in basis])
+                else:
+                    rg.append(gl[0])
+                    rH.append([Hi[j] - Hi[k] if j else Hi[0] for j in basis])
+            step, decrement = _newton_direction(rH, rg)
+        else:
+            step, decrement = [], 0.0
+        history.append((value, decrement))
+        # the stopping rules of lpm.solvers.newton.newton (its constrained mode), the
+        # rounding floor of the decrement taken at 1e-12 (these coordinates reach it
+        # sooner where the budget is nearly slack and log f nearly flat)
+        low = decrement < 1e-12
+        record = decrement < 0.5 * best
+        stall = stall + 1 if (low and not record) else 0
+        if record:
+            best = decrement
+        if decrement <= decrement_tol or (flat and decrement < 1e-20) or stall >= 3:
+            # stationary on the face: the KKT sign of each held coordinate
+            nu = -sum(gl[i] for i in free) / len(free)
+            # a held coordinate is released only when its KKT sign fails clearly beyond
+            # the solve's own error (the stationarity residual of the free ones): a
+            # violation within it is rounding, and the collapse test reports it undecided
+            noise = DECISION_FACTOR * max(abs(gl[i] + nu) for i in free)
+            worst, pick = 0.0, None
+            for i in (1, 2, 3):
+                if not held[i] or structural[i]:
+                    continue
+                if i == 1:  # r = 0: the best direction of mu is that of -df/dmu
+                    slope = -tau * math.hypot(*ev[5]) / ev[3]
+                else:
+                    slope = gl[i]
+                slack = slope + nu
+                ratio = slack / max(abs(slope) + abs(nu), 1e-300)
+                if ratio < -1e-13 and -slack > noise and ratio < worst:
+                    worst, pick = ratio, i
+            if pick is None:
+                converged = True
+                message = "converged: Newton decrement below tolerance, KKT signs hold"
+                break
+            releases[pick] += 1
+            if releases[pick] > 3:
+                message = f"active-set cycling on {_COORDINATE[pick]}"
+                break
+            held[pick] = False
+            free = [i for i in (1, 2, 3) if not held[i]]
+            flat, stall, best = False, 0, math.inf
+            if pick == 1:  # leave M = 0 along the steepest direction
+                x[0] = math.atan2(-ev[5][1], -ev[5][0])
+                ev = evaluate(x)
+            continue
+        d = [0.0, 0.0, 0.0, 0.0]
+        for i, v in zip(basis, step):
+            d[i] = -v
+            if i:
+                d[k] += v
+        # at most a radian in theta and the whole simplex in r, s: where log f is nearly
+        # flat (one exponential dominates) the Newton step is huge, the line search not
+        longest = max(abs(d[0]), abs(d[1]), abs(d[2]), abs(d[3]))
+        if longest > 1.0:
+            d = [v / longest for v in d]
+        # -- line search keeping the simplex coordinates >= 0 ---------------------------
+        alpha_max = math.inf
+        for i in free:
+            if d[i] < 0 and -x[i] / d[i] < alpha_max:
+                alpha_max = -x[i] / d[i]
+        alpha = 1.0 if alpha_max > 1.0 else alpha_max
+        slope = gl[0] * d[0] + gl[1] * d[1] + gl[2] * d[2] + gl[3] * d[3]
+        rounding = 1e-14 * max(1.0, abs(value))
+        while True:
+            trial = [
+                x[0] + alpha * d[0],
+                x[1] + alpha * d[1],
+                x[2] + alpha * d[2],
+                x[3] + alpha * d[3],
+            ]
+            hits = ()
+            if alpha == alpha_max:
+                hits = [i for i in free if d[i] < 0 and -x[i] / d[i] <= alpha_max * (1 + 1e-12)]
+                for i in hits:
+                    trial[i] = 0.0
+            total = trial[1] + trial[2] + trial[3]
+            if total != 1.0:
+                trial[1], trial[2], trial[3] = trial[1] / total, trial[2] / total, trial[3] / total
+            new = evaluate(trial)
+            # once the predicted decrease is below the rounding of log f, Armijo's test
+            # is noise: take the Newton step unless log f rises beyond rounding
+            if new[0] <= value + 1e-4 * alpha * slope or (
+                decrement < 1e-12 and new[0] <= value + rounding
+            ):
+                break
+            alpha *= 0.5
+            if alpha < 1e-20:
+                new = None
+                break
+        if new is None:
+            converged = decrement < 1e-14
+            message = (
+                "converged: no further decrease representable in float64"
+                if converged
+                else "line search failed"
+            )
+            break
+        if hits:  # hold the coordinates that reached 0
+            for i in hits:
+                held[i] = True
+            free = [i for i in (1, 2, 3) if not held[i]]
+        flat = new[0] >= value
+        x, ev = trial, new
+    return x, held, converged, message, iterations, history, ev
+
+
+def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult:
+    """The :class:`ReducedResult` of a solved problem, in the units of the general solver:
+    ``multiplier`` of ``||Z||_* <= tau``, ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)``
+    (no logits without a ``layout``)."""
+    x, held, converged, message, iterations, history, ev = state
+    tau, g = problem.tau, ev[4]
+    free = [i for i in (1, 2, 3) if not held[i]]
+    nu = -sum(g[i] for i in free) / len(free)  # least squares over the free coordinates
+    # four ulps inside the budget: the nuclear norm of the stored logits, computed by an
+    # SVD, would otherwise exceed tau by an ulp half the time and be rescaled by certify
+    inside = tau * (1.0 - 4 * _EPS)
+    rho = inside * x[1]
+    mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
+    M = np.array([[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]])
+    m = problem.m
+    s = np.array([inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0])
+    slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
+    return ReducedResult(
+        logits=None if layout is None else GroupedLogits(layout, M, s),
+        multiplier=nu / tau,
+        iterations=iterations,
+        converged=converged,
+        message=message,
+        fixed=np.array([held[2] and m[0] > 0, held[3] and m[1] > 0]),
+        kkt_slack=slack,
+        history=history,
+        y=np.array(x),
+    )
+
+
+def solve_two_groups(
+    sizes,
+    weights,
+    loss: Loss,
+    tau,
+    layouts,
+    *,
+    force_zero=(),
+    starts=None,
+    max_iter: int = 200,
+    decrement_tol: float = 1e-24,
+) -> list[ReducedResult]:
+    r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` for two-group problems, the budget
+    binding (callers check a finite unconstrained minimizer first).
+
+    Parameters
+    ----------
+    sizes, weights, loss, tau
+        Classes per group (2,), the loss weight of one class of each group per problem
+        (n, 2), cross-entropy, the nuclear-norm budgets (n,).
+    layouts : sequence of Groups, or None
+        The class layout of each problem, for the returned logits (``None``: no logits,
+        only the multiplier, the active set and the KKT slacks, with no array of size
+        ``K``).
+    force_zero : sequence of int
+        Groups held at ``s_g = 0`` whatever the KKT conditions say.
+    starts : sequence of ndarray or None, optional
+        Warm starts: the ``y`` of earlier results (``None`` entries start cold).
+    max_iter, decrement_tol
+        As in :func:`lpm.solvers.newton.newton`.
+
+    Returns
+    -------
+    list of ReducedResult
+        ``y`` holds the final ``(theta, r, s1, s2)``, a warm start for a nearby problem.
+    """
+    K1, K2 = (int(k) for k in sizes)
+    K = K1 + K2
+    q = (math.sqrt(K2 / K), -math.sqrt(K1 / K))
+    structural = [False, False, K1 == 1 or 0 in force_zero, K2 == 1 or 1 in force_zero]
+    weights = np.asarray(weights, float).tolist()
+    tau = np.broadcast_to(np.asarray(tau, float), (len(weights),)).tolist()
+    out = []
+    for i, (pi1, pi2) in enumerate(weights):
+        problem = _Problem(K1, K2, K1 * pi1, K2 * pi2, tau[i])
+        start = None if starts is None else starts[i]
+        state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
+        out.append(_result(problem, None if layouts is None else layouts[i], q, state))
+    return out
+
+
+def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
+    r"""The one-group program (all classes of equal weight) in closed form: the optimum is
+    the simplex ETF on the budget, :math:`M = 0`, :math:`s = \tau / (K - 1)` (``Z 1 = 0``
+    makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
+    callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
+    s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _result
+    value, lp, _, _, _, _ = _row(s, s, K - 1, 0)
+    w = K * weight
+    lam = -w * lp / (K - 1)
+    return ReducedResult(
+        logits=GroupedLogits(layout, np.zeros((1, 1)), np.array([s])),
+        multiplier=lam,
+        iterations=1,
+        converged=True,
+        message="converged: the one-group optimum in closed form (the simplex ETF)",
+        fixed=np.zeros(1, bool),
+        kkt_slack=np.zeros(1),
+        history=[(math.log(w * value) if w * value > 0 else -math.inf, 0.0)],
+        y=None,
+    )
