@@ -14,15 +14,22 @@ the reference's gap would be a bug).
 
 Count shapes (``n_max = 5000``, budgets ``E_W = 1``, ``E_H = 5`` as in the paper):
 
-* ``long_tailed``: ``lpm.counts.long_tailed(K, rho=100)`` (CIFAR-LT style; no two classes
-  share a count, so the symmetry reduction gives nothing);
+* ``long_tailed``: ``lpm.counts.long_tailed(K, rho=100)`` (CIFAR-LT style; most classes
+  have their own count: 848 distinct of 1000 at ``K = 1000``), and ``long_tailed500``:
+  ``rho = 500`` (an iNaturalist-size profile at ``K = 8000``: 3024 distinct counts);
 * ``step``: ``lpm.counts.step(K, K // 2, R=100)`` (two groups; the reduced solver is the
-  reference there).
+  reference there);
+* real profiles, whatever ``--K`` says: ``imagenet_lt`` (``lpm.counts.imagenet_lt()``,
+  K = 1000, 310 distinct counts), ``cifar100_lt`` (``lpm.counts.cifar_lt(100, 100)``,
+  85 distinct counts).
 
 Methods:
 
 * ``lowrank``: this package's factorization (``method="lowrank"``) at its default target
-  gap 1e-8, and at K = 1000 also at 1e-6;
+  gap 1e-8, and from K = 1000 on also at 1e-6 (and 1e-5 from K = 8000), with one BLAS
+  thread and with two (``--threads``);
+* ``structure``: the exact structure test (``lpm.collapse_report``: which classes collapse
+  or vanish, the rank), started from a low-rank solution (its time counted separately);
 * ``reduced``: the symmetry-reduced Newton solver (grouped counts only);
 * ``nonconvex``: accelerated projected gradient on ``(W, H)`` (``method="nonconvex"``);
 * ``nuclear``: the nuclear-norm program through cvxpy + SCS at this package's tight
@@ -47,11 +54,15 @@ import platform
 import queue
 import time
 
-SHAPES = ("long_tailed", "step")
+SHAPES = ("long_tailed", "long_tailed500", "step", "imagenet_lt", "cifar100_lt")
+#: shapes whose K is that of a real data set
+PROFILES = {"imagenet_lt": 1000, "cifar100_lt": 100}
 #: routes through cvxpy, whose time and memory grow at least like K^3: not started when
 #: the previous K predicts they would pass the time limit
 CONIC = ("nuclear", "sdp-scs")
 KS = (10, 50, 100, 200, 1000)
+#: BLAS threads of the low-rank rows (``--threads``)
+THREADS = (1,)
 QUICK_KS = (10, 50, 100)
 E_W, E_H = 1.0, 5.0
 COLUMNS = (
@@ -76,6 +87,12 @@ def counts(shape: str, K: int):
 
     if shape == "long_tailed":
         return lpm.counts.long_tailed(K, 100.0)
+    if shape == "long_tailed500":
+        return lpm.counts.long_tailed(K, 500.0)
+    if shape == "imagenet_lt":
+        return lpm.counts.imagenet_lt()
+    if shape == "cifar100_lt":
+        return lpm.counts.cifar_lt(100, 100.0)
     return lpm.counts.step(K, K // 2, 100.0)
 
 
@@ -85,9 +102,20 @@ def jobs_for(shape: str, K: int):
     from lpm.solvers.reduced import REDUCED_MAX_G
 
     model = lpm.Model(counts(shape, K), E_W, E_H)
-    out = [("lowrank", "gap_tol=1e-8", {"method": "lowrank", "gap_tol": 1e-8})]
-    if K >= 1000:
-        out.append(("lowrank", "gap_tol=1e-6", {"method": "lowrank", "gap_tol": 1e-6}))
+    out = []
+    for threads in THREADS:
+        t = f", {threads} thr" if len(THREADS) > 1 else ""
+        if K < 8000:
+            opts = {"method": "lowrank", "gap_tol": 1e-8, "threads": threads}
+            out.append(("lowrank", "gap_tol=1e-8" + t, opts))
+        if K >= 1000:
+            opts = {"method": "lowrank", "gap_tol": 1e-6, "threads": threads}
+            out.append(("lowrank", "gap_tol=1e-6" + t, opts))
+        if K >= 8000:
+            opts = {"method": "lowrank", "gap_tol": 1e-5, "threads": threads}
+            out.append(("lowrank", "gap_tol=1e-5" + t, opts))
+    if model.groups.G > 16:
+        out.append(("structure", "from lowrank 1e-8", {"method": "structure", "threads": 1}))
     G = model.groups.G
     if G * G + G < K * K and G <= REDUCED_MAX_G:  # as method="auto" decides
         out.append(("reduced", "gap_tol=1e-9", {"method": "reduced"}))
@@ -133,12 +161,21 @@ def _child(shape, K, options, out):
     import lpm
 
     try:
+        from threadpoolctl import threadpool_limits
+
         model = lpm.Model(counts(shape, K), E_W, E_H)
         options = dict(options)
         method = options.pop("method")
+        threadpool_limits(options.pop("threads", 1))
+        note = ""
         t0 = time.perf_counter()
         if method == "paper-sdp":
             sol = _paper_sdp(model)
+        elif method == "structure":  # the exact test, timed apart from the solve
+            sol = lpm.solve_model(model, method="lowrank")
+            t0 = time.perf_counter()
+            report = sol.collapse
+            note = report.summary()
         else:
             sol = lpm.solve_model(model, method=method, **options)
         elapsed = time.perf_counter() - t0
@@ -151,7 +188,7 @@ def _child(shape, K, options, out):
                 gap=sol.gap,
                 objective=sol.objective,
                 peak_mb=peak,
-                note="" if sol.success else sol.message[:120],
+                note=note or ("" if sol.success else sol.message[:120]),
             )
         )
     except Exception as exc:  # reported in the table, never hidden
@@ -241,12 +278,17 @@ def main(argv=None):
     parser.add_argument(
         "--methods",
         nargs="+",
-        choices=("lowrank", "reduced", "nonconvex", "nuclear", "sdp-scs"),
+        choices=("lowrank", "structure", "reduced", "nonconvex", "nuclear", "sdp-scs"),
         help="methods to run (default: all)",
     )
     parser.add_argument("--time-limit", type=float, help="seconds per solve (default 300)")
     parser.add_argument("--csv", default=os.path.join("out", "bench_scale.csv"))
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1], help="BLAS threads of the lowrank rows"
+    )
     args = parser.parse_args(argv)
+    global THREADS
+    THREADS = tuple(args.threads)
     Ks = args.K or (QUICK_KS if args.quick else KS)
     limit = args.time_limit or (60.0 if args.quick else 300.0)
 
@@ -256,7 +298,7 @@ def main(argv=None):
     rows = []
     for shape in args.shapes:
         last = {}  # method -> (K, time) of its last finished run, or None after a timeout
-        for K in sorted(Ks):
+        for K in [PROFILES[shape]] if shape in PROFILES else sorted(Ks):
             case = []
             for method, settings, options in jobs_for(shape, K):
                 if args.methods and method not in args.methods:

@@ -190,6 +190,7 @@ class _Run:
 
     def solve(self, x0, gap_tol, max_iter, time_limit, rank_rtol) -> LBFGSResult:
         started = time.perf_counter()
+        self.p.target = gap_tol
         self.grown = False
         self.load(x0)
         history = []
