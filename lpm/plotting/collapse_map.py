@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import NullLocator
 
 from .figures import LABELS, WIDTH, _style
 
@@ -84,6 +85,11 @@ def collapse_map_figure(solution, *, title: str | None = None, size=(1.9 * WIDTH
         side.plot(counts, np.arange(K), color="0.2", lw=0.9)
         side.set_xscale("log")
         side.set_ylim(K - 0.5, -0.5)
+        lo, hi = float(counts.min()), float(counts.max())
+        side.set_xlim(lo / 1.3, hi * 1.3)
+        side.set_xticks([lo, hi] if hi > lo else [hi])
+        side.set_xticklabels([f"{v:g}" for v in ([lo, hi] if hi > lo else [hi])], rotation=90)
+        side.xaxis.set_minor_locator(NullLocator())
         side.set_ylabel("class $k$, by count (largest first)")
         side.set_xlabel("count", fontsize=8)
         side.tick_params(axis="x", labelsize=7)
