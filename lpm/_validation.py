@@ -103,7 +103,8 @@ def feature_dimension(value, minimum: int, why: str) -> int:
 
 
 def choice(name: str, value, allowed) -> str:
-    if value not in allowed:
+    """One of the strings ``allowed`` (anything else, a non-string too, is refused)."""
+    if not (isinstance(value, str) and value in allowed):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
 
@@ -111,7 +112,7 @@ def choice(name: str, value, allowed) -> str:
 def solver_options(method: str, options: dict | None, allowed) -> dict:
     """A copy of ``options`` whose keys are all among ``allowed`` (a method's own
     solver settings)."""
-    options = dict(options or {})
+    options = mapping("solver_options", options)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(
@@ -127,7 +128,7 @@ DEFAULT_MEMORY_LIMIT = 2 * 1024**3
 def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "") -> None:
     """Raise ``MemoryError`` before allocating a float64 array of ``shape`` above ``limit``
     (``hint``: what to do instead; default: the grouped statistics)."""
-    limit = DEFAULT_MEMORY_LIMIT if limit is None else limit
+    limit = DEFAULT_MEMORY_LIMIT if limit is None else memory_limit(limit)
     need = 8.0 * float(np.prod([float(n) for n in shape]))
     if need > limit:
         hint = hint or (
@@ -138,3 +139,46 @@ def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "
             f"{what} would be a {' x '.join(map(str, shape))} array of "
             f"{need / 1024**3:.3g} GiB, above the limit of {limit / 1024**3:.3g} GiB; {hint}"
         )
+
+
+def memory_limit(value) -> float | None:
+    """A memory limit in bytes: None (the default limit) or a real number > 0 (inf for
+    none)."""
+    if value is None:
+        return None
+    return positive_real("memory_limit", value, allow_inf=True)
+
+
+def mapping(name: str, value) -> dict:
+    """A copy of a dict of keyword arguments (None: empty), with string keys."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"{name} must be a dict of keyword arguments (or None), got {value!r:.80}")
+    return dict(value)
+
+
+def solver_name(value) -> str | None:
+    """A solver's name: None (the method's default) or a non-empty string."""
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ValueError(
+            f"solver must be the name of a solver (a non-empty string such as 'SCS') or "
+            f"None for the method's default, got {value!r}"
+        )
+    return value
+
+
+def instance(name: str, value, cls, what: str):
+    """``value`` itself when it is a ``cls`` (``what`` names the type in the message)."""
+    if not isinstance(value, cls):
+        raise ValueError(f"{name} must be {what}, got {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def product_text(a: float, b: float) -> str:
+    """``a * b`` for a message, also where the product over- or underflows."""
+    product = a * b
+    if product == 0 or math.isinf(product):
+        exponent = math.log10(a) + math.log10(b)
+        return f"about 1e{exponent:+.0f}"
+    return f"{product:g}"

@@ -72,7 +72,7 @@ class CollapseReport:
         """Whether all minority classifiers are equal; None when the minority has fewer
         than two classes or does not lie inside one group (e.g. R = 1)."""
         g = self.minority_group
-        if g is None or self.model.minority.size < 2 or self.undecided:
+        if g is None or self.model.minority_size < 2 or self.undecided:
             return None
         # inside a group every pair of classifiers is at the same distance, so a minority
         # that is part of a larger group (R = 1) is collapsed iff the group is
@@ -167,7 +167,7 @@ def penalized_report_from_result(model, result) -> PenalizedCollapseReport:
     if not result.converged:
         raise SolverError(f"the reduced solve did not converge: {result.message}")
     g = model.groups
-    og = model.omega[g.first]
+    og = model.group_omega
     _, grad = result.logits.value_and_gradient(model)
     return PenalizedCollapseReport(
         model=model,

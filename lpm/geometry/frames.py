@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _validation as check
+
 #: default tolerance of :func:`is_simplex_etf` (relative Frobenius distance)
 ETF_TOL = 1e-6
 
@@ -91,6 +93,7 @@ def is_simplex_etf(W, tol: float = ETF_TOL) -> bool:
     above the square root of its certified gap); :meth:`lpm.Solution.is_simplex_etf`
     without ``tol`` decides the model's optimum exactly instead.
     """
+    tol = check.real_at_least("tol", tol, 0.0)
     return etf_distance(W) <= tol
 
 

@@ -3,6 +3,8 @@ trained network's penultimate layer)."""
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -56,8 +58,8 @@ def nc1(features, labels, *, rtol: float = 1e-12) -> float:
     if np.any(counts == 0):
         missing = np.flatnonzero(counts == 0).tolist()
         raise ValueError(f"labels must use every class 0..{K - 1}; classes {missing} are empty")
-    if not (0 < rtol < 1):
-        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 < rtol < 1:
+        raise ValueError(f"rtol must be a real number in (0, 1), got {rtol!r}")
     sums = np.zeros((K, H.shape[1]))
     np.add.at(sums, y, H)
     means = sums / counts[:, None]

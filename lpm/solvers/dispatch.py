@@ -135,6 +135,17 @@ def choose_method(model: Model) -> str:
     return "lowrank" if model.K >= LOWRANK_MIN_K else "nuclear"
 
 
+def _check_model(name: str, model) -> None:
+    """ValueError unless ``model`` is a budgeted :class:`Model` (weight decay has its own
+    solver)."""
+    check.instance(name, model, Model, "an lpm.Model (e.g. lpm.Model.two_group(5, 5, 10))")
+    if model.constraint == "penalty":
+        raise ValueError(
+            f"{name} is a PenalizedModel (weight decay, no budgets): solve it with "
+            "lpm.solve_penalized_model"
+        )
+
+
 def solve_model(
     model: Model,
     *,
@@ -145,6 +156,7 @@ def solve_model(
     solver_options: dict | None = None,
 ) -> Solution:
     """Solve a :class:`Model` (see :func:`solve` for the parameters)."""
+    _check_model("model", model)
     return solve_models(
         [model], method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
     )[0]
@@ -165,8 +177,13 @@ def solve_models(
     keeps problems independent); its ``time`` is the batch's wall time divided evenly.
     """
     check.choice("method", method, METHODS)
+    solver = check.solver_name(solver)
     if gap_tol is not None:
         gap_tol = check.positive_real("gap_tol", gap_tol)
+    if isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence):
+        raise ValueError(f"models must be a list of lpm.Model, got {type(models).__name__}")
+    for i, m in enumerate(models):
+        _check_model(f"models[{i}]", m)
     chosen = [choose_method(m) if method == "auto" else method for m in models]
     dims = [_feature_dimension(m, p, meth) for m, meth in zip(models, chosen)]
     out: list[Solution | None] = [None] * len(models)

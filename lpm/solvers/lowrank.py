@@ -147,6 +147,7 @@ def solve_lowrank(
         ``(iteration, objective, gap, rank)`` at each check of the certificate.
     """
     started = time.perf_counter()
+    check.instance("model", model, Model, "an lpm.Model")
     if model.constraint != "average":
         raise ValueError(
             "method='lowrank' needs the average norm constraint; per-class budgets have no "

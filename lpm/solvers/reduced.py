@@ -34,8 +34,14 @@ NEWTON_OPTIONS = ("max_iter", "decrement_tol")
 
 
 def newton_options(options: dict | None) -> dict:
-    """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others)."""
-    return check.solver_options("reduced", options, NEWTON_OPTIONS)
+    """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others),
+    with their values checked too."""
+    options = check.solver_options("reduced", options, NEWTON_OPTIONS)
+    if "max_iter" in options:
+        options["max_iter"] = check.class_count("max_iter", options["max_iter"])
+    if "decrement_tol" in options:
+        options["decrement_tol"] = check.positive_real("decrement_tol", options["decrement_tol"])
+    return options
 
 
 def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=None, **options):

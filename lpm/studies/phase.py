@@ -63,6 +63,10 @@ def phase_diagram(
         Columns ``K_A, K_B, K, EWEH, R0`` (``R0`` is ``inf`` when the minority never
         collapses below :math:`R = 10^{300}`).
     """
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+        raise ValueError(
+            f"settings must be a sequence of (K_A, K_B) pairs, got {type(settings).__name__}"
+        )
     pairs = []
     for item in settings:
         if np.ndim(item) != 1 or len(item) != 2:

@@ -45,6 +45,7 @@ RESULT_COLUMNS = (
     "status",
     "success",
     "minority_cosine",
+    "minority_vanished",
     "majority_cosine",
     "minority_within",
     "minority_distance",
@@ -68,7 +69,7 @@ def solution_row(sol) -> dict:
         majority_cosine = float(sol.majority_cosine)
     within = math.nan
     collapsed = None
-    if model.minority.size >= 2 and sol.collapse_unavailable() is None:
+    if model.minority_size >= 2 and sol.collapse_unavailable() is None:
         report = sol.collapse
         collapsed = report.minority_collapsed
         if report.minority_group is not None:
@@ -79,6 +80,8 @@ def solution_row(sol) -> dict:
         "status": sol.status,
         "success": bool(sol.success),
         "minority_cosine": float(stats.mean_cosine),
+        # why that cosine is NaN in the phase where the minority classifiers are 0
+        "minority_vanished": sol.minority_vanished,
         "majority_cosine": majority_cosine,
         "minority_within": within,
         "minority_distance": float(stats.max_distance),
@@ -327,11 +330,13 @@ def sweep(
     SweepTable
         Columns ``K_A, K_B, K, R, E_W, E_H, EWEH, oversample`` then
         :data:`RESULT_COLUMNS`: ``minority_cosine`` (mean pairwise cosine of the
-        minority classifiers), ``majority_cosine``, ``minority_within`` (:math:`s_B`,
-        the singular value of the optimal logits on the minority differences, exactly 0
-        when collapsed), ``minority_distance`` (largest distance between two minority
-        classifiers), ``minority_collapsed`` (exact KKT test) and the solver's
-        ``objective``, ``gap``, ``status``, ``time``.
+        minority classifiers; NaN where they vanish), ``minority_vanished`` (the minority
+        classifiers are 0 vectors at the optimum, see
+        :attr:`lpm.Solution.minority_vanished`), ``majority_cosine``,
+        ``minority_within`` (:math:`s_B`, the singular value of the optimal logits on the
+        minority differences, exactly 0 when collapsed), ``minority_distance`` (largest
+        distance between two minority classifiers), ``minority_collapsed`` (exact KKT
+        test) and the solver's ``objective``, ``gap``, ``status``, ``time``.
 
     Examples
     --------
