@@ -94,11 +94,14 @@ def positive_vector(name: str, values, *, allow_zero: bool = False) -> np.ndarra
 
 
 def feature_dimension(value, minimum: int, why: str) -> int:
-    """The feature dimension p, at least ``minimum`` (``why`` explains the bound)."""
+    """The feature dimension p, at least ``minimum`` (``why`` explains the bound) and at
+    most :data:`MAX_CLASSES`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value!r}")
     if value < minimum:
         raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value}")
+    if value > MAX_CLASSES:
+        raise ValueError(f"p must be an integer <= 2**40 (memory), got {value}")
     return int(value)
 
 
@@ -182,3 +185,37 @@ def product_text(a: float, b: float) -> str:
         exponent = math.log10(a) + math.log10(b)
         return f"about 1e{exponent:+.0f}"
     return f"{product:g}"
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array; anything that is not an array of real numbers (text,
+    complex numbers, booleans, objects, ragged lists) is refused, naming ``name``."""
+    try:
+        if np.asarray(value).dtype.kind not in "iuf":
+            raise TypeError
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r:.80}") from None
+
+
+def values(name: str, value) -> list:
+    """A number or a 1-D sequence of numbers as a non-empty list of Python scalars (the
+    checks of each value are the caller's)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+    try:
+        ndim = np.ndim(value)
+    except ValueError:  # a ragged nested sequence
+        ndim = -1
+    if ndim == 0:
+        out = [value]
+    elif ndim == 1:
+        out = list(value)
+    else:
+        raise ValueError(
+            f"{name} must be a number or a 1-D sequence of numbers, got "
+            + (f"an array of shape {np.shape(value)}" if ndim > 1 else f"{value!r:.60}")
+        )
+    if not out:
+        raise ValueError(f"{name} must have at least one value, got an empty sequence")
+    return [v.item() if isinstance(v, np.generic) else v for v in out]

@@ -60,9 +60,7 @@ def collapse_margin(
         When the restricted program is not solved at some ``R`` (the message names it).
     """
     K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
-    if np.ndim(R) > 1:
-        raise ValueError(f"R must be a number or a 1-D sequence, got shape {np.shape(R)}")
-    R = np.array([check.positive_real("R", r, allow_inf=True) for r in np.atleast_1d(R)])
+    R = np.array([check.positive_real("R", r, allow_inf=True) for r in check.values("R", R)])
     phi, results = _margins(K_A, K_B, R, E_W, E_H, loss)
     bad = np.flatnonzero(np.isnan(phi))
     if bad.size:

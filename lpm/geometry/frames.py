@@ -21,10 +21,13 @@ from .. import _validation as check
 ETF_TOL = 1e-6
 
 
-def _as_rows(name, X) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[0] < 1:
-        raise ValueError(f"{name} must be a 2-D array with one row per class, got shape {X.shape}")
+def _as_rows(name, X, min_rows: int = 1) -> np.ndarray:
+    X = check.real_array(name, X)
+    if X.ndim != 2 or X.shape[0] < min_rows:
+        raise ValueError(
+            f"{name} must be a 2-D array with one row per class (at least {min_rows}), got "
+            f"shape {X.shape}"
+        )
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} must be finite")
     return X
@@ -57,8 +60,10 @@ def norms(W) -> np.ndarray:
 
 def simplex_etf_gram(K: int) -> np.ndarray:
     r"""Normalized Gram matrix of a simplex ETF, :math:`\frac{K}{K-1}(I - J/K)`."""
+    K = check.class_count("K", K)
     if K < 2:
         raise ValueError(f"a simplex ETF needs K >= 2 vectors, got K={K}")
+    check.memory((K, K), "the simplex-ETF Gram matrix", None)
     return K / (K - 1.0) * (np.eye(K) - 1.0 / K)
 
 
@@ -80,7 +85,7 @@ def etf_distance_gram(gram: np.ndarray) -> float:
 
 def etf_distance(W) -> float:
     """:func:`etf_distance_gram` of ``W W^T``."""
-    W = _as_rows("W", W)
+    W = _as_rows("W", W, min_rows=2)  # a simplex ETF needs K >= 2 vectors
     return etf_distance_gram(W @ W.T)
 
 

@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from .. import _validation as check
+
 
 def nc1(features, labels, *, rtol: float = 1e-12) -> float:
     r"""Within-class variability of features relative to their spread between classes (NC1).
@@ -40,7 +42,7 @@ def nc1(features, labels, *, rtol: float = 1e-12) -> float:
     V. Papyan, X. Y. Han, D. L. Donoho, "Prevalence of neural collapse during the terminal
     phase of deep learning training", PNAS 117(40), 2020.
     """
-    H = np.asarray(features, dtype=float)
+    H = check.real_array("features", features)
     if H.ndim != 2 or H.shape[0] < 1:
         raise ValueError(
             f"features must be a 2-D array with one row per sample, got shape {H.shape}"

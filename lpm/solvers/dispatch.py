@@ -127,6 +127,7 @@ def choose_method(model: Model) -> str:
     full one (``G^2 + G < K^2`` unknowns) and has at most ``REDUCED_MAX_G`` groups, else
     the low-rank factorization from ``LOWRANK_MIN_K`` classes on and the nuclear-norm
     program below; the SDP when the budgets are per class (no nuclear-norm form)."""
+    _check_model("model", model)
     if model.constraint != "average":
         return "sdp"
     G = model.groups.G

@@ -200,7 +200,7 @@ def solve_lowrank(
     if start is None:
         H0, W0 = etf_start(model)
     else:
-        Z0 = np.asarray(start, dtype=float)
+        Z0 = check.real_array("start", start)
         if Z0.shape != (model.K, model.K):
             raise ValueError(
                 f"start must be a {model.K} x {model.K} logit matrix, got an array of "

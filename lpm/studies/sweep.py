@@ -175,20 +175,7 @@ def run_chunked(
 # ---------------------------------------------------------------------------------------
 def grid_values(name: str, value, integer: bool = False) -> list:
     """A parameter as a non-empty list of values (a scalar is a list of one)."""
-    if isinstance(value, (str, bytes)):
-        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
-    if np.ndim(value) == 0:
-        values = [value.item() if isinstance(value, np.generic) else value]
-    elif np.ndim(value) == 1:
-        values = [v.item() if isinstance(v, np.generic) else v for v in value]
-    else:
-        raise ValueError(
-            f"{name} must be a number or a 1-D sequence of numbers, got an array of shape "
-            f"{np.shape(value)}"
-        )
-    if not values:
-        raise ValueError(f"{name} must have at least one value, got an empty sequence")
-    return values
+    return check.values(name, value)
 
 
 def sweep_models(
@@ -224,6 +211,8 @@ def sweep_models(
     -------
     SweepTable
     """
+    if isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence):
+        raise ValueError(f"models must be a list of lpm.Model, got {type(models).__name__}")
     models = list(models)
     if not models:
         raise ValueError("models must hold at least one Model, got an empty sequence")
@@ -232,6 +221,10 @@ def sweep_models(
             raise ValueError(f"models[{i}] must be an lpm.Model, got {type(m).__name__}")
     if parameters is None:
         parameters = [{"model": m.label} for m in models]
+    if isinstance(parameters, (str, bytes, dict)) or not isinstance(parameters, Sequence):
+        raise ValueError(f"parameters must be a list of dicts, got {type(parameters).__name__}")
+    if not all(isinstance(d, dict) for d in parameters):
+        raise ValueError("parameters must be a list of dicts (one per model)")
     parameters = [dict(d) for d in parameters]
     if len(parameters) != len(models):
         raise ValueError(
@@ -262,7 +255,7 @@ def sweep_models(
     )
     rows = [{**par, **res} for par, res in zip(parameters, results)]
     swept = tuple(k for k in keys if len({repr(d[k]) for d in parameters}) > 1)
-    info = {"method": method, **(settings or {})}
+    info = {"method": method, **check.mapping("settings", settings)}
     return SweepTable(rows, keys + RESULT_COLUMNS, swept, info)
 
 

@@ -352,12 +352,13 @@ def verify_minority_collapse(
         R = default_R_grid(R0)
     else:
         R = np.asarray(
-            [check.positive_real("R_grid", r) for r in np.atleast_1d(R_grid).tolist()], float
+            [check.positive_real("R_grid", r) for r in check.values("R_grid", R_grid)], float
         )
-        if R.size == 0:
-            raise ValueError("R_grid must hold at least one ratio, got an empty sequence")
         R = np.unique(R)  # sorted, each ratio once (the shrinking checks are strict)
-    models = [Model.two_group(K_A, K_B, r, E_W, E_H, loss=loss) for r in R]
+    try:
+        models = [Model.two_group(K_A, K_B, r, E_W, E_H, loss=loss) for r in R]
+    except ValueError as exc:  # the other arguments were checked: it is about a ratio
+        raise ValueError(f"R_grid: {exc}") from None
     limit_model = Model.two_group(K_A, K_B, math.inf, E_W, E_H, loss=loss)
     *sols, limit = solve_models([*models, limit_model], method="reduced")
     ref = _block_gram(limit)
