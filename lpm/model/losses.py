@@ -273,7 +273,7 @@ def get_loss(loss="ce", **params) -> Loss:
     if isinstance(loss, Loss):
         if params:
             raise ValueError(
-                f"loss parameters (loss_params) are only accepted with a loss name, got "
+                f"loss parameters are only accepted with a loss name (loss_params), got "
                 f"{sorted(params)} with {loss!r}"
             )
         return loss
