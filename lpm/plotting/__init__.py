@@ -14,6 +14,7 @@ from .figures import (
     phase_figure,
     save_figure,
     setting_label,
+    settings_title,
     theorem5_figure,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "phase_figure",
     "save_figure",
     "setting_label",
+    "settings_title",
     "theorem5_figure",
 ]
