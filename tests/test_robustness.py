@@ -243,3 +243,19 @@ def test_two_groups_at_two_hundred_million_classes():
     assert "minority" not in sol.model.__dict__ and "pi" not in sol.model.__dict__
     with pytest.raises(MemoryError, match="W and H would be"):
         sol.factors()
+
+
+# -- what print shows -----------------------------------------------------------------------
+def test_print_of_a_sweep_table_shows_its_numbers():
+    R = 10 ** (0.1 * np.arange(21))
+    table = lpm.sweep(5, 5, R=R, E_W=1.0, E_H=[1.0, 5.0])
+    text = str(table)  # was the repr: the column names only
+    lines = text.splitlines()
+    assert lines[0] == "SweepTable: 42 rows over R, E_H, EWEH"
+    assert "in every row: K_A=5, K_B=5, K=10, E_W=1" in text and "method=reduced" in text
+    header = lines[lines.index(next(x for x in lines if x.split()[:1] == ["R"]))]
+    assert header.split()[:4] == ["R", "E_H", "EWEH", "objective"]
+    assert f"{table['objective'][0]:.6g}" in text and f"{table['objective'][-1]:.6g}" in text
+    assert sum("..." in x for x in lines) == 1  # the first and last 5 rows of 42
+    one = str(lpm.sweep(5, 5, R=100.0, E_W=1.0, E_H=1.0))
+    assert "minority_vanished   True" in one and "minority_cosine     nan" in one

@@ -10,7 +10,7 @@ from ..solvers.dispatch import solve, solve_counts
 from ..studies.phase import phase_diagram
 from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
 from ..studies.table import SweepTable
-from ..studies.theorem5 import verify_minority_collapse
+from ..studies.theorem5 import THRESHOLD_RTOL, verify_minority_collapse
 from .options import PAPER, UsageError
 from .output import Output, fmt, print_table
 
@@ -206,10 +206,6 @@ NUMERIC_COLUMNS = (
 )
 
 
-#: the relative accuracy of the thresholds the commands compute (collapse_threshold's)
-THRESHOLD_RTOL = 1e-8
-
-
 def curve_thresholds(table) -> list[dict]:
     """R_0 of every two-group setting of a sweep over R (times its oversampling factor,
     the effective imbalance), for curve.json: ``[{K_A, K_B, E_W, E_H, oversample, R0}]``
@@ -221,7 +217,7 @@ def curve_thresholds(table) -> list[dict]:
         R0 = None
         if setting["K_B"] >= 2:
             R0 = setting["oversample"] * collapse_threshold(
-                setting["K_A"], setting["K_B"], setting["E_W"], setting["E_H"]
+                setting["K_A"], setting["K_B"], setting["E_W"], setting["E_H"], rtol=THRESHOLD_RTOL
             )
         out.append({**setting, "R0": R0})
     return out
@@ -309,7 +305,8 @@ def cmd_reproduce(args) -> int:
     args.out = "lpm-fig3" if args.out is None else args.out
     out = Output(args)
     table = figure3_table(args.method, solver=args.solver)
-    R0 = collapse_threshold(FIGURE3["K_A"], FIGURE3["K_B"], FIGURE3["E_W"], FIGURE3["E_H"])
+    f = FIGURE3
+    R0 = collapse_threshold(f["K_A"], f["K_B"], f["E_W"], f["E_H"], rtol=THRESHOLD_RTOL)
     table.settings.update(R0=R0, R0_rtol=THRESHOLD_RTOL)  # into figure3.json
     out.table(table, "figure3")
     out.figure(lambda: minority_cosine_figure(table), "figure3")

@@ -5,7 +5,7 @@ Subcommands: ``solve``, ``curve``, ``threshold``, ``phase``, ``verify`` and
 ``--out DIR`` writes CSV, JSON and figures (PNG and PDF), each file atomically;
 ``--json`` prints machine-readable output on stdout. A bad argument (or a value the
 library rejects) gives a one-line error and exit status 2; a solver failure exit status
-1; ``verify`` also exits with 1 when the check fails.
+1; ``verify`` also exits with 1 when the check fails; Ctrl-C exit status 130.
 """
 
 from __future__ import annotations

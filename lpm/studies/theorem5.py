@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _io
 from .. import _validation as check
 from ..analysis.threshold import collapse_threshold
 from ..certificates import SolverError
@@ -30,6 +31,9 @@ from ..model.model import Model
 from ..solvers.dispatch import solve_models
 from .sweep import decades
 from .table import SweepTable
+
+#: the relative accuracy of the threshold :func:`verify_minority_collapse` computes
+THRESHOLD_RTOL = 1e-8
 
 #: grid points with :math:`|\log(R/R_0)|` below this are too close to the threshold (whose
 #: accuracy is ``rtol = 1e-8``) for the sharp check and are left out of it
@@ -193,7 +197,7 @@ class MinorityCollapseCheck:
         a, b = self.above, self.below
         head = (
             f"K_A={self.K_A}, K_B={self.K_B}, E_W={self.E_W:g}, E_H={self.E_H:g}: "
-            f"R_0 = {self.R0:.10g}. "
+            f"R_0 = {_io.to_accuracy(self.R0, THRESHOLD_RTOL)}. "
         )
         if not a.any():
             where = (
@@ -347,7 +351,7 @@ def verify_minority_collapse(
     K_B = check.class_count("K_B", K_B, minimum=2)
     E_W = check.positive_real("E_W", E_W)
     E_H = check.positive_real("E_H", E_H)
-    R0 = collapse_threshold(K_A, K_B, E_W, E_H, loss=loss)
+    R0 = collapse_threshold(K_A, K_B, E_W, E_H, rtol=THRESHOLD_RTOL, loss=loss)
     if R_grid is None:
         R = default_R_grid(R0)
     else:
