@@ -30,6 +30,18 @@ def test_verify_holds_where_the_limit_is_reached_to_rounding(K_A, K_B, EWEH):
     assert "Theorem 5 holds" in check.verdict and "to rounding" in check.verdict
 
 
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(
+    K_A=st.integers(1, 12),
+    K_B=st.integers(2, 12),
+    log_EWEH=st.floats(-8, 3),
+)
+def test_theorem5_holds_across_settings(K_A, K_B, log_EWEH):
+    # the sweep of the issue: 59 of 135 such settings were reported false on rounding
+    check = lpm.verify_minority_collapse(K_A, K_B, 1.0, 10.0**log_EWEH)
+    assert check.holds, check.verdict
+
+
 def _check(distance_to_limit, max_distance=None):
     """A synthetic report: 3 points below R_0 = 10, the rest above, all exactly decided."""
     d = np.asarray(distance_to_limit, float)

@@ -61,7 +61,11 @@ class Model:
         Positive sample counts (any positive reals; integers are only needed for
         per-sample features).
     E_W, E_H : float
-        Positive, finite average squared-norm budgets of classifiers and features.
+        Positive, finite average squared-norm budgets of classifiers and features. Only
+        their product matters for the logits: each alone may be any positive double,
+        the product must be at least :data:`MIN_BUDGET_PRODUCT` and, for a loss without a
+        finite minimizer, at most :func:`max_budget_product` (the optimal loss stays in
+        double precision); outside, a ``ValueError`` names the range.
     loss : str or Loss
         ``"ce"`` (default), ``"label_smoothing"``, ``"squared"``, ``"squared_centered"``.
     class_weights : array_like, shape (K,), optional

@@ -252,7 +252,11 @@ def solve(
         Imbalance ratio :math:`n_A / n_B > 0`; ``float("inf")`` is the limit problem of
         Theorem 5 (minority loss weight 0).
     E_W, E_H : float
-        Positive, finite budgets on the average squared norms.
+        Positive, finite budgets on the average squared norms; ``E_W * E_H`` in
+        ``[1e-24, max]`` with ``max`` where the optimal loss would fall below 1e-290
+        (about 3.6e5 for cross-entropy at K = 10; none for a loss with a finite
+        minimizer). Each budget alone may be any positive double (only the product
+        shapes the logits; the factors are scaled without overflow).
     method : {"auto", "reduced", "nuclear", "sdp", "nonconvex", "lowrank"}
         ``"reduced"``: the symmetry-reduced program (6 unknowns for two groups, any K)
         with a dedicated Newton solver, certified to ~1e-15. ``"nuclear"``: the

@@ -65,7 +65,7 @@ def solve_constrained(sizes, weights, loss: Loss, tau, *, force_zero=(), groups=
                 groups[i]
                 if groups is not None
                 else Groups(
-                    np.repeat(np.arange(sizes.size), sizes),
+                    None,  # consecutive groups: labels built only if asked for (any K)
                     sizes,
                     weights[i],
                     np.concatenate([[0], np.cumsum(sizes)[:-1]]),
