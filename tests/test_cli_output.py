@@ -93,6 +93,22 @@ def test_a_nan_minority_cosine_says_why(tmp_path, capsys):
     assert "minority_vanished" not in out.split("minority_cosine")[1].split("\n")[0]
 
 
+def test_curve_says_why_cosines_are_nan(capsys):
+    code, out, _ = run(capsys, "curve", "--R", "1,100", "--E_H", "1")
+    header, first, last = out.splitlines()[:3]
+    assert code == 0 and "minority_vanished" in header
+    assert last.split()[1:3] == ["nan", "True"] and first.split()[2] == "False"
+
+
+def test_budgets_out_of_range_are_one_line_errors(capsys):
+    # LinAlgError and a 7-line traceback before
+    code, out, err = run(capsys, "solve", "--R", "10", "--E_W", "1e200", "--E_H", "1e200")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "E_W * E_H must be at most 3.636e+05 for K=10" in err
+    code, out, err = run(capsys, "solve", "--R", "10", "--E_W", "1e-300", "--E_H", "1e10")
+    assert code == 2 and "must be at least 1e-24" in err  # exited 0 with -inf in H
+
+
 def test_figure3_and_curve_json_carry_r0(tmp_path, capsys):
     R0 = lpm.collapse_threshold(5, 5, 1.0, 5.0)
     assert run(capsys, "reproduce", "fig3", "--out", str(tmp_path / "f"))[0] == 0

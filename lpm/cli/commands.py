@@ -187,6 +187,8 @@ def cmd_curve(args) -> int:
         return 0 if all(table["success"]) else 1
     shown = [c for c in table.swept if c != "K"] or ["R"]
     cols = shown + [args.y] + [c for c in ("minority_collapsed", "gap", "status") if c != args.y]
+    if args.y == "minority_cosine" and any(v is True for v in table["minority_vanished"]):
+        cols.insert(len(shown) + 1, "minority_vanished")  # why some cosines are nan
     print_table(table.rows, cols)
     out.done({})
     return 0 if all(table["success"]) else 1
