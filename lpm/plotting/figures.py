@@ -28,34 +28,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis.threshold import collapse_threshold
-from .heatmaps import cosine_figure, geometry_figure
-from .style import (
-    LABELS,
-    LOG_PARAMETERS,
-    STYLE,
-    WIDTH,
-    _style,
-    save_figure,
-    setting_label,
-    settings_title,
-)
 
-__all__ = [
-    "STYLE",
-    "WIDTH",
-    "cosine_figure",
-    "curve_figure",
-    "geometry_figure",
-    "minority_cosine_figure",
-    "phase_figure",
-    "save_figure",
-    "setting_label",
-    "settings_title",
-    "theorem5_figure",
-]
-
-#: relative Gram distances at or below this are rounding (:data:`lpm.studies.theorem5.ROUNDING`)
-ROUNDING = 1e-12
+# the heatmaps lived here before: still importable from lpm.plotting.figures
+from .heatmaps import cosine_figure as cosine_figure
+from .heatmaps import geometry_figure as geometry_figure
+from .style import LABELS, LOG_PARAMETERS, WIDTH, _style, setting_label, settings_title
+from .style import STYLE as STYLE
+from .style import save_figure as save_figure
 
 
 def _legend_columns(labels) -> int:
@@ -324,7 +303,7 @@ def theorem5_figure(check, *, size=(WIDTH, 3.9)) -> Figure:
     distance between minority classifiers against ``R`` (filled markers: exactly
     collapsed, drawn whole on the axis at 0); below, the relative distance to the
     :math:`R = \infty` solution, where distances at rounding level (at most
-    :data:`ROUNDING`, exact zeros included) are drawn as triangles on the rounding line;
+    ``check.rounding``, exact zeros included) are drawn as triangles on that line;
     the threshold :math:`R_0` dashed in both."""
     with _style():
         fig = Figure(figsize=size)
@@ -339,18 +318,19 @@ def theorem5_figure(check, *, size=(WIDTH, 3.9)) -> Figure:
         top.set_ylim(bottom=0)
         top.legend(loc="upper right")
         d = check.distance_to_limit
-        rounding = d <= ROUNDING
+        floor = check.rounding
+        rounding = d <= floor
         bottom.plot(R[~rounding], d[~rounding], "o-", color="C1", ms=3, clip_on=False)
         if rounding.any():
-            bottom.axhline(ROUNDING, color="0.5", ls=":", lw=0.9)
+            bottom.axhline(floor, color="0.5", ls=":", lw=0.9)
             bottom.plot(
                 R[rounding],
-                np.full(int(rounding.sum()), ROUNDING),
+                np.full(int(rounding.sum()), floor),
                 "v",
                 color="C1",
                 ms=3.5,
                 clip_on=False,
-                label=f"at rounding level ($\\leq 10^{{{round(math.log10(ROUNDING))}}}$)",
+                label=f"at rounding level ($\\leq 10^{{{round(math.log10(floor))}}}$)",
             )
             bottom.legend(loc="upper right")
         bottom.set_yscale("log")

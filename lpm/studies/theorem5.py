@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -114,6 +115,9 @@ class MinorityCollapseCheck:
     R0: float
     limit_collapsed: bool
     limit_gap: float
+
+    #: relative Gram distances at or below this are rounding (:data:`ROUNDING`)
+    rounding: ClassVar[float] = ROUNDING
 
     # -- the checks -----------------------------------------------------------------------
     @property
