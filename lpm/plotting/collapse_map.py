@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .figures import LABELS, WIDTH, _style
+from .style import LABELS, WIDTH, _style
 
 
 def collapse_map_figure(solution, *, title: str | None = None, size=(1.9 * WIDTH, 1.75 * WIDTH)):
