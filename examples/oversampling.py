@@ -24,7 +24,7 @@ def main(out="out", R=1000.0, points=31, K_A=5, K_B=5, E_W=1.0, E_H=5.0):
     needed = R / R0
     collapsed = table["minority_collapsed"].astype(bool)
     print(
-        f"R = {R:g}, R_0 = {R0:.10g}: the minority stays collapsed while "
+        f"R = {R:g}, R_0 = {R0:.9g} (rtol 1e-8): the minority stays collapsed while "
         f"w_r <= R / R_0 = {needed:.6g}"
     )
     print(f"collapsed at w_r = {', '.join(f'{x:.3g}' for x in w[collapsed])}")

@@ -99,3 +99,13 @@ def csv_cell(value) -> str:
     if any(c in text for c in ',"\n\r'):
         text = '"' + text.replace('"', '""') + '"'
     return text
+
+
+def to_accuracy(value: float, rtol: float) -> str:
+    """``value`` with the significant digits a relative accuracy ``rtol`` supports (one
+    more than ``-log10 rtol``: ``12.1924471`` for ``rtol = 1e-8``), not the 17 of its
+    float representation."""
+    if not math.isfinite(value):
+        return repr(float(value))
+    digits = max(2, math.ceil(-math.log10(rtol)) + 1)
+    return f"{value:.{digits}g}"

@@ -34,14 +34,20 @@ def class_count(name: str, value, *, minimum: int = 1) -> int:
     return value
 
 
-def tolerance(name: str, value, high: float) -> float:
-    """A relative accuracy: a real number in ``(0, high]``."""
+def tolerance(name: str, value, high: float, low: float = 0.0) -> float:
+    """A relative accuracy: a real number in ``(0, high]``, and at least ``low`` when given
+    (an accuracy below what double precision resolves is refused, not run)."""
+    allowed = f"(0, {high:g}]" + (f" and at least {low:g} (double precision)" if low else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in (0, {high:g}], got {value!r}")
+        raise ValueError(f"{name} must be a number in {allowed}, got {value!r}")
     value = float(value)
-    if not 0 < value <= high:  # False for NaN too
-        raise ValueError(f"{name} must be a number in (0, {high:g}], got {value!r}")
+    if not (0 < value <= high and value >= low):  # False for NaN too
+        raise ValueError(f"{name} must be a number in {allowed}, got {value!r}")
     return value
+
+
+#: the smallest relative accuracy a threshold may be asked for (double precision)
+MIN_RTOL = 1e-15
 
 
 def positive_real(name: str, value, *, allow_inf: bool = False) -> float:
@@ -94,16 +100,21 @@ def positive_vector(name: str, values, *, allow_zero: bool = False) -> np.ndarra
 
 
 def feature_dimension(value, minimum: int, why: str) -> int:
-    """The feature dimension p, at least ``minimum`` (``why`` explains the bound)."""
+    """The feature dimension p, at least ``minimum`` (``why`` explains the bound) and at
+    most :data:`MAX_CLASSES`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value!r}")
     if value < minimum:
         raise ValueError(f"p must be an integer >= {minimum} ({why}), got {value}")
+    if value > MAX_CLASSES:
+        raise ValueError(f"p must be an integer <= 2**40 (memory), got {value}")
     return int(value)
 
 
 def choice(name: str, value, allowed) -> str:
-    if value not in allowed:
+    """One of ``allowed``: strings compared as strings, anything else (``None``) by
+    identity, so that no number or other type slips through by comparing equal."""
+    if not any(value is a or (isinstance(value, str) and value == a) for a in allowed):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
 
@@ -111,7 +122,7 @@ def choice(name: str, value, allowed) -> str:
 def solver_options(method: str, options: dict | None, allowed) -> dict:
     """A copy of ``options`` whose keys are all among ``allowed`` (a method's own
     solver settings)."""
-    options = dict(options or {})
+    options = mapping("solver_options", options)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(
@@ -134,6 +145,19 @@ class TooLarge(ValueError, MemoryError):
 MAX_GRID_POINTS = 10**6
 
 
+def value_count(name: str, value) -> int:
+    """How many values a grid argument holds (1 for a scalar), without building it; a
+    ragged or nested sequence is refused, naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+    try:
+        return max(int(np.size(value)), 1)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number or a 1-D sequence of numbers, got {value!r:.60}"
+        ) from None
+
+
 def grid_size(what: str, counts: dict, limit: int | None = None) -> int:
     """The number of points of a grid of ``counts`` (name -> number of values), refused
     (ValueError) above ``limit`` (default :data:`MAX_GRID_POINTS`) before anything is
@@ -153,7 +177,7 @@ def memory(shape: tuple[int, ...], what: str, limit: float | None, hint: str = "
     """Raise :class:`TooLarge` (a ``MemoryError`` and a ``ValueError``) before allocating a
     float64 array of ``shape`` above ``limit`` (``hint``: what to do instead; default: the
     grouped statistics)."""
-    limit = DEFAULT_MEMORY_LIMIT if limit is None else limit
+    limit = DEFAULT_MEMORY_LIMIT if limit is None else memory_limit(limit)
     need = 8.0 * float(np.prod([float(n) for n in shape]))
     if need > limit:
         hint = hint or (
@@ -246,3 +270,80 @@ def real_matrix(name: str, value, rows: str = "one row per class") -> np.ndarray
         i, j = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} must be finite; entry ({i}, {j}) is {arr[i, j]}")
     return arr
+
+
+def memory_limit(value) -> float | None:
+    """A memory limit in bytes: None (the default limit) or a real number > 0 (inf for
+    none)."""
+    if value is None:
+        return None
+    return positive_real("memory_limit", value, allow_inf=True)
+
+
+def mapping(name: str, value) -> dict:
+    """A copy of a dict of keyword arguments (None: empty), with string keys."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"{name} must be a dict of keyword arguments (or None), got {value!r:.80}")
+    return dict(value)
+
+
+def solver_name(value) -> str | None:
+    """A solver's name: None (the method's default) or a non-empty string."""
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ValueError(
+            f"solver must be the name of a solver (a non-empty string such as 'SCS') or "
+            f"None for the method's default, got {value!r}"
+        )
+    return value
+
+
+def instance(name: str, value, cls, what: str):
+    """``value`` itself when it is a ``cls`` (``what`` names the type in the message)."""
+    if not isinstance(value, cls):
+        raise ValueError(f"{name} must be {what}, got {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def product_text(a: float, b: float) -> str:
+    """``a * b`` for a message, also where the product over- or underflows."""
+    product = a * b
+    if product == 0 or math.isinf(product):
+        exponent = math.log10(a) + math.log10(b)
+        return f"about 1e{exponent:+.0f}"
+    return f"{product:g}"
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array; anything that is not an array of real numbers (text,
+    complex numbers, booleans, objects, ragged lists) is refused, naming ``name``."""
+    try:
+        if np.asarray(value).dtype.kind not in "iuf":
+            raise TypeError
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r:.80}") from None
+
+
+def values(name: str, value) -> list:
+    """A number or a 1-D sequence of numbers as a non-empty list of Python scalars (the
+    checks of each value are the caller's)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
+    try:
+        ndim = np.ndim(value)
+    except ValueError:  # a ragged nested sequence
+        ndim = -1
+    if ndim == 0:
+        out = [value]
+    elif ndim == 1:
+        out = list(value)
+    else:
+        raise ValueError(
+            f"{name} must be a number or a 1-D sequence of numbers, got "
+            + (f"an array of shape {np.shape(value)}" if ndim > 1 else f"{value!r:.60}")
+        )
+    if not out:
+        raise ValueError(f"{name} must have at least one value, got an empty sequence")
+    return [v.item() if isinstance(v, np.generic) else v for v in out]

@@ -135,9 +135,11 @@ def test_threshold_near_the_end_of_double_precision():
     assert 1e270 < R0 < 1e280
     below, above = lpm.collapse_margin(5, 5, [R0 * 0.999, R0 * 1.001], 300.0, 300.0)
     assert below < 0 <= above
-    with pytest.raises(lpm.SolverError, match="out of double precision"):
+    # refused up front, naming the allowed range (issue 15; before: a SolverError from
+    # the Newton solver once the loss had underflowed)
+    with pytest.raises(ValueError, match=r"E_W \* E_H must be at most 3\.636e\+05 for K=10"):
         lpm.collapse_threshold(5, 5, 1000.0, 1000.0)
-    with pytest.raises(lpm.SolverError, match="out of double precision"):
+    with pytest.raises(ValueError, match="out of double precision"):
         lpm.solve(5, 5, 10.0, 1000.0, 1000.0)
 
 

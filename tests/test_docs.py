@@ -27,3 +27,13 @@ def test_getting_started_first_solve_prints_what_the_page_shows():
     with contextlib.redirect_stdout(buffer):
         exec(code, {})
     assert _without_time(buffer.getvalue()) == _without_time(shown)
+
+
+def test_tutorial_theorem5_verdict_is_what_verify_prints():
+    import lpm
+
+    text = (DOCS / "tutorial.md").read_text()
+    shown = next(body for lang, body in _blocks(text) if body.startswith("K_A=5, K_B=5, E_W=1"))
+    verdict = lpm.verify_minority_collapse(5, 5, E_W=1, E_H=5).verdict
+    assert " ".join(shown.split()) == verdict
+    assert max(map(len, shown.splitlines())) <= 80  # fits the page: no scroll bar

@@ -44,7 +44,8 @@ def test_every_example_has_a_test():
 
 def test_figure3(tmp_path):
     out = run_example("figure3.py", tmp_path)
-    assert "R_0 = 12.1924470803" in out  # 12.19244708032594 to 30 digits
+    # the digits rtol = 1e-8 supports (issue 15): 12.1924470806 had two wrong ones
+    assert "R_0 = 12.1924471;" in out
     with open(tmp_path / "figure3.csv", newline="") as f:
         cos = [float(r["minority_cosine"]) for r in csv.DictReader(f)]
     assert len(cos) == 41 and cos[0] == pytest.approx(-1 / 9, abs=1e-15) and cos[-1] == 1.0

@@ -147,8 +147,12 @@ def test_too_large_grids_are_refused_before_any_work(monkeypatch):
         (["curve", "--K_A", "1:2000000"], "asks for 2,000,000 values"),
         (["curve", "--R", "1:10:1000", "--E_H", "1:5:1001", "--oversample", "1,2"], "2,002,000"),
         (["phase", "--EWEH", "1:10:600000", "--classes", "5/5,2/8"], "1,200,000 points"),
-        (["solve", "--K_A", "1e12", "--R", "10"], "does not fit in memory"),
-        (["curve", "--K_A", "1e11", "--R", "1,10"], "does not fit in memory"),
+        # two groups need no per-class array (any K solves); a dense route does
+        (["solve", "--K_A", "1e11", "--R", "10", "--method", "nuclear"], "does not fit in memory"),
+        (
+            ["curve", "--K_A", "1e11", "--R", "1,10", "--method", "nuclear"],
+            "does not fit in memory",
+        ),
     ],
 )
 def test_the_cli_refuses_them_in_one_line_with_exit_status_2(capsys, argv, message):
@@ -158,10 +162,13 @@ def test_the_cli_refuses_them_in_one_line_with_exit_status_2(capsys, argv, messa
 
 
 def test_classes_beyond_memory_are_a_value_error_before_any_work():
-    with pytest.raises(ValueError, match="K = 1000000000005 classes is too many"):
-        lpm.solve(10**12, 5, 10.0)
+    # two groups at any K (issue 15: no per-class array); a route that needs K-sized
+    # arrays is refused before any work, with a ValueError that is a MemoryError too
+    assert lpm.solve(10**12, 5, 10.0).success
+    with pytest.raises(ValueError, match="per-class loss weights would be a 1000000000005"):
+        lpm.solve(10**12, 5, 10.0, method="nuclear")
     with pytest.raises(MemoryError):  # and still the MemoryError it always was
-        lpm.solve(10**12, 5, 10.0)
+        lpm.solve(10**12, 5, 10.0, method="nuclear")
     # the threshold of cross-entropy needs no array of size K at all
     assert lpm.collapse_threshold(10**12, 10**12, 1.0, 1.0) > 1.0
     with pytest.raises(ValueError, match="class layout would be"):

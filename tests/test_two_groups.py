@@ -141,9 +141,12 @@ def test_one_group_closed_form_is_the_balanced_optimum():
             assert sol.objective == pytest.approx(lpm.balanced_optimum(K, 1.0, E).objective)
 
 
-def test_layouts_of_a_batch_share_their_labels():
+def test_layouts_of_a_batch_hold_no_per_class_array():
+    # a batch of n problems holds n G numbers, not n K: the labels are built only if a
+    # caller asks for them (as the two-group model's own layout, issue 15)
     layouts = shared_layouts([3, 1_000_000], np.ones((50, 2)))
-    assert all(layout.labels is layouts[0].labels for layout in layouts)
+    assert all("labels" not in layout.__dict__ for layout in layouts)
+    np.testing.assert_array_equal(layouts[7].labels[[0, 2, 3, -1]], [0, 0, 1, 1])
 
 
 def test_batched_problems_are_solved_independently():

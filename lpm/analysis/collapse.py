@@ -31,6 +31,8 @@ from .structure import structure_report
 def require_reducible(model: Model, penalty: bool = True) -> None:
     """ValueError unless the exact test applies to ``model``: the nuclear-norm form of the
     average budgets, or (with ``penalty``) of weight decay."""
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be an lpm.Model, got {type(model).__name__} {model!r:.60}")
     if model.constraint not in (("average", "penalty") if penalty else ("average",)):
         raise ValueError(
             "the exact collapse test uses the nuclear-norm form, which needs the average "

@@ -53,6 +53,14 @@ def _margins(K_A, K_B, R, E_W, E_H, loss):
     return phi, results
 
 
+def _checked(K_A, K_B, E_W, E_H, loss):
+    """The arguments checked as the two-group model checks them (``K_B >= 2``: one
+    minority class cannot collapse)."""
+    K_B = check.class_count("K_B", K_B, minimum=2)
+    model = Model.two_group(K_A, K_B, 1.0, E_W, E_H, loss=loss)
+    return model.two_group_params[0], K_B, model.E_W, model.E_H
+
+
 def collapse_margin(
     K_A: int, K_B: int, R, E_W: float = 1.0, E_H: float = 1.0, *, loss="ce"
 ) -> np.ndarray:
@@ -64,7 +72,8 @@ def collapse_margin(
     SolverError
         When the restricted program is not solved at some ``R`` (the message names it).
     """
-    R = np.atleast_1d(np.asarray(R, float))
+    K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
+    R = np.array([check.positive_real("R", r, allow_inf=True) for r in check.values("R", R)])
     phi, results = _margins(K_A, K_B, R, E_W, E_H, loss)
     bad = np.flatnonzero(np.isnan(phi))
     if bad.size:
@@ -245,7 +254,7 @@ def _check_threshold_args(K_A, K_B, E_W, E_H, rtol):
     K_B = check.class_count("K_B", K_B, minimum=2)
     E_W = check.positive_real("E_W", E_W)
     E_H = check.positive_real("E_H", E_H)
-    rtol = check.tolerance("rtol", rtol, 0.1)
+    rtol = check.tolerance("rtol", rtol, 0.1, check.MIN_RTOL)
     return K_A, K_B, E_W, E_H, rtol
 
 
@@ -336,7 +345,9 @@ def collapse_threshold(
     ----------
     Fang, He, Long, Su, PNAS 118(43) e2103091118 (2021), Section 3 and Theorem 5.
     """
-    K_A, K_B, E_W, E_H, rtol = _check_threshold_args(K_A, K_B, E_W, E_H, rtol)
+    K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
+    rtol = check.tolerance("rtol", rtol, 0.1, check.MIN_RTOL)
+
     loss_obj = get_loss(loss)
     if not two_groups.handles(loss_obj):  # the general solver holds a K-sized layout
         check.memory((2, K_A + K_B), "the reduced program's class layout", None)

@@ -107,7 +107,7 @@ def certify(
     if math.isinf(gap):
         success, status = False, "uncertified"
     else:
-        success = bool(converged) and gap <= gap_tol
+        success = bool(converged) and bool(gap <= gap_tol)  # a Python bool, never numpy's
         status = "optimal" if success else "inaccurate"
         if converged and not success:
             message = f"{message}; certified gap {gap:.3g} is above gap_tol={gap_tol:.3g}"
@@ -127,7 +127,7 @@ def certify(
         multiplier=sigma,
         p=p,
         iterations=iterations,
-        gap_tol=gap_tol,
+        gap_tol=float(gap_tol),
         residuals=Residuals(b.residual),
         history=list(history or []),
         certificate=certificate.kind,

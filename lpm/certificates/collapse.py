@@ -93,10 +93,13 @@ class CollapseReport:
         several groups that are not all vanished (classes of different counts with
         nonzero classifiers are never exactly equal at a certified optimum, but the test
         does not claim it; e.g. ``R = 1``)."""
-        members = self.model.minority
-        if members.size < 2:
+        if self.model.minority_size < 2:
             return None
-        groups = np.unique(self.model.groups.labels[members])
+        g = self.model.minority_group  # known without a per-class array (any K)
+        if g is not None:
+            groups = np.array([g])
+        else:
+            groups = np.unique(self.model.groups.labels[self.model.minority])
         if self.undecided or (
             self.undecided_groups is not None and self.undecided_groups[groups].any()
         ):
@@ -276,7 +279,7 @@ def penalized_report_from_result(model, result) -> PenalizedCollapseReport:
     if not result.converged:
         raise SolverError(f"the reduced solve did not converge: {result.message}")
     g = model.groups
-    og = model.omega[g.first]
+    og = model.group_omega
     _, grad = result.logits.value_and_gradient(model)
     return PenalizedCollapseReport(
         model=model,

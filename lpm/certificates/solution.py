@@ -25,6 +25,9 @@ from ..model.logits import DenseLogits, GroupedLogits, Logits
 from ..model.model import Model
 from .kinds import Certificate, NuclearBall, row_scaled
 
+#: the two sides of a solution's geometry: the classifiers ``W`` and the features ``H``
+SIDES = ("W", "H")
+
 
 class SolverError(RuntimeError):
     """A solver ended without a usable solution (infeasible, failed, or no iterate)."""
@@ -151,6 +154,7 @@ class Solution:
 
     def factors(self, memory_limit: float | None = None):
         """``(H, W)``, each ``K x p`` (see :attr:`W`)."""
+        memory_limit = check.memory_limit(memory_limit)
         if self._factors is None:
             omega = self._omega()
             F_H, F_W = self._weighted_logits().factors(self.p, memory_limit)
@@ -214,6 +218,7 @@ class Solution:
     # -- geometry -------------------------------------------------------------------------
     def classifier_gram(self, memory_limit: float | None = None) -> np.ndarray:
         """``W W^T`` (K x K)."""
+        memory_limit = check.memory_limit(memory_limit)
         if self._factors is not None or self.method == "sdp":
             W = self.factors(memory_limit)[1]
             return W @ W.T
@@ -221,6 +226,7 @@ class Solution:
 
     def feature_gram(self, memory_limit: float | None = None) -> np.ndarray:
         """``H H^T`` (K x K)."""
+        memory_limit = check.memory_limit(memory_limit)
         if self._factors is not None or self.method == "sdp":
             H = self.factors(memory_limit)[0]
             return H @ H.T
@@ -249,6 +255,7 @@ class Solution:
     def etf_distance(self, side: str = "W") -> float:
         """:func:`lpm.geometry.etf_distance_gram` of the classifiers (``side="W"``) or the
         features (``side="H"``)."""
+        side = check.choice("side", side, SIDES)
         gram = self.classifier_gram() if side == "W" else self.feature_gram()
         return geometry.etf_distance_gram(gram)
 
@@ -274,6 +281,7 @@ class Solution:
         the inner product of two distinct classes of groups g and h (G x G), for the
         classifiers (``side="W"``) or the features (``side="H"``).
         """
+        side = check.choice("side", side, SIDES)
         if not isinstance(self.logits_repr, GroupedLogits):
             raise ValueError("group_geometry needs a grouped solution (method='reduced')")
         omega = self._omega()
@@ -293,34 +301,42 @@ class Solution:
         reported as a cosine. ``members``: integer class indices, each once, or a boolean
         mask of ``K`` entries.
         """
+        side = check.choice("side", side, SIDES)
         members = check.class_subset("members", members, self.model.K)
         if members.size < 2:
             return geometry.no_pairs_stats(members.size, what)
-        if not self._grouped():
-            gram = self.classifier_gram() if side == "W" else self.feature_gram()
-            stats = geometry.pair_stats_from_gram(gram, members, what)
-            # zero-norm check against the exact reduced optimum, where that test applies
-            if not stats.reason and self.collapse_unavailable() is None:
-                exact = self.collapse.logits
-                norm2 = exact.group_gram(side)[0][exact.groups.labels[members]]
-                if np.any(norm2 == 0):
-                    note = (
-                        " at the optimum (exact reduced solution); this solution's "
-                        "small nonzero values there are solver error"
-                    )
-                    return geometry.zero_norm_stats(
-                        members.size, int((norm2 == 0).sum()), what, stats.max_distance, note
-                    )
-            return stats
+        if self._grouped():
+            return self._group_pair_stats(
+                self.logits_repr.groups.count_members(members), what, side
+            )
+        gram = self.classifier_gram() if side == "W" else self.feature_gram()
+        stats = geometry.pair_stats_from_gram(gram, members, what)
+        # zero-norm check against the exact reduced optimum, where that test applies
+        if not stats.reason and self.collapse_unavailable() is None:
+            exact = self.collapse.logits
+            norm2 = exact.group_gram(side)[0][exact.groups.labels[members]]
+            if np.any(norm2 == 0):
+                note = (
+                    " at the optimum (exact reduced solution); this solution's "
+                    "small nonzero values there are solver error"
+                )
+                return geometry.zero_norm_stats(
+                    members.size, int((norm2 == 0).sum()), what, stats.max_distance, note
+                )
+        return stats
+
+    def _group_pair_stats(self, counts, what: str, side: str = "W"):
+        """:class:`lpm.geometry.PairStats` of a class set given by its members per group
+        (no per-class array: any K)."""
         norm2, inner = self.group_geometry(side)
-        groups = self.logits_repr.groups
-        counts = np.bincount(groups.labels[members], minlength=groups.G)
         return geometry.pair_stats_from_groups(
             norm2, inner, self._weighted_logits().group_cosines(side), counts, what
         )
 
     def minority_stats(self):
         """Pair statistics of the minority classifiers (``model.minority``)."""
+        if self._grouped():
+            return self._group_pair_stats(self.model.minority_per_group, "the minority")
         return self.pair_stats(self.model.minority, "the minority")
 
     @property
@@ -333,8 +349,30 @@ class Solution:
         return stats.mean_cosine
 
     @property
+    def minority_vanished(self) -> bool | None:
+        """Whether minority classifiers are 0 vectors at the optimum, so that their
+        cosines are undefined (:attr:`minority_cosine` is then NaN). For the two-group
+        model this is a phase of its own: at large imbalance the whole minority block of
+        the logits is exactly 0 (``docs/mathematics.md``). Decided on the exact grouped
+        solution where there is one (the reduced route, or the exact collapse test's), so
+        a conic solver's near-zero noise is not read as a classifier. None when there are
+        no minority classes."""
+        if self.model.minority_size == 0:
+            return None
+        if self._grouped():
+            norm2, _ = self.group_geometry("W")
+            return bool(np.any(norm2[self.model.minority_per_group > 0] <= 0))
+        members = self.model.minority
+        if self.collapse_unavailable() is None:
+            exact = self.collapse.logits
+            return bool(np.any(exact.group_gram("W")[0][exact.groups.labels[members]] <= 0))
+        return bool(np.any(np.diagonal(self.classifier_gram())[members] <= 0))
+
+    @property
     def majority_cosine(self) -> float:
         """Mean pairwise cosine of the majority classifiers (NaN for fewer than two)."""
+        if self._grouped():
+            return self._group_pair_stats(self.model.majority_per_group, "the majority").mean_cosine
         return self.pair_stats(self.model.majority, "the majority").mean_cosine
 
     def is_simplex_etf(self, tol: float | None = None) -> bool:
@@ -347,6 +385,7 @@ class Solution:
         """
         if tol is None:
             return exact_test("etf_is_optimal")(self.model)
+        tol = check.real_at_least("tol", tol, 0.0)
         return (
             geometry.etf_distance_gram(self.classifier_gram()) <= tol
             and geometry.etf_distance_gram(self.feature_gram()) <= tol

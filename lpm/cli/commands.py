@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._io import to_accuracy
 from ..analysis.threshold import collapse_threshold
 from ..solvers.dispatch import solve, solve_counts
 from ..studies.phase import phase_diagram
 from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
 from ..studies.table import SweepTable
-from ..studies.theorem5 import verify_minority_collapse
+from ..studies.theorem5 import THRESHOLD_RTOL, verify_minority_collapse
 from .compare import cmd_network
 from .counts import resolve as resolve_counts
 from .counts import structure_outputs
@@ -113,11 +114,29 @@ def cmd_solve(args) -> int:
         "minority_collapsed",
         "time",
     ):
-        print(f"  {key:<20} {fmt(r[key])}")
+        print(f"  {key:<20} {fmt(r[key])}{_why_nan(sol, key, r[key])}")
     if structure is not None:
         print(f"  structure            {structure}")
     out.done(data)
     return 0 if sol.success else 1
+
+
+def _why_nan(sol, key: str, value) -> str:
+    """Why a printed cosine is NaN (empty otherwise): the terminal says what the Python
+    warning and the minority_vanished column say."""
+    if key not in ("minority_cosine", "majority_cosine") or value == value:
+        return ""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if key == "minority_cosine":
+            stats = sol.minority_stats()
+        else:
+            stats = sol.pair_stats(sol.model.majority, "the majority")
+    if key == "minority_cosine" and sol.minority_vanished:
+        return (
+            "  (the minority classifiers vanish: they are 0 vectors at the optimum, so "
+            "their cosines are undefined)"
+        )
+    return f"  ({stats.reason})" if stats.reason else ""
 
 
 def _model_grid_args(args) -> dict:
@@ -178,6 +197,8 @@ def cmd_curve(args) -> int:
     finally:
         if executor is not None:
             executor.shutdown()
+    if x == "R" and args.loss == "ce":
+        table.settings.update(R0=curve_thresholds(table), R0_rtol=THRESHOLD_RTOL)
     out.table(table, "curve")
     out.figure(lambda: curve_figure(table, x, args.y), "curve")
     if args.json:
@@ -185,6 +206,8 @@ def cmd_curve(args) -> int:
         return 0 if all(table["success"]) else 1
     shown = [c for c in table.swept if c != "K"] or ["R"]
     cols = shown + [args.y] + [c for c in ("minority_collapsed", "gap", "status") if c != args.y]
+    if args.y == "minority_cosine" and any(v is True for v in table["minority_vanished"]):
+        cols.insert(len(shown) + 1, "minority_vanished")  # why some cosines are nan
     print_table(table.rows, cols)
     out.done({})
     return 0 if all(table["success"]) else 1
@@ -202,6 +225,23 @@ NUMERIC_COLUMNS = (
     "iterations",
     "time",
 )
+
+
+def curve_thresholds(table) -> list[dict]:
+    """R_0 of every two-group setting of a sweep over R (times its oversampling factor,
+    the effective imbalance), for curve.json: ``[{K_A, K_B, E_W, E_H, oversample, R0}]``
+    (``R0`` None for a single minority class, which cannot collapse)."""
+    keys = ("K_A", "K_B", "E_W", "E_H", "oversample")
+    out = []
+    for values, _ in table.groupby(keys):
+        setting = dict(zip(keys, values))
+        R0 = None
+        if setting["K_B"] >= 2:
+            R0 = setting["oversample"] * collapse_threshold(
+                setting["K_A"], setting["K_B"], setting["E_W"], setting["E_H"], rtol=THRESHOLD_RTOL
+            )
+        out.append({**setting, "R0": R0})
+    return out
 
 
 def _many(kw: dict, name: str) -> bool:
@@ -233,8 +273,9 @@ def cmd_threshold(args) -> int:
         out.done(data)
         return 0
     print(
-        f"R_0 = {R0!r}  (K_A={args.K_A}, K_B={args.K_B}, E_W={args.E_W:g}, E_H={args.E_H:g}): "
-        f"the minority classifiers are exactly equal iff R >= R_0"
+        f"R_0 = {to_accuracy(R0, args.rtol)}  (to relative accuracy {args.rtol:g}; K_A="
+        f"{args.K_A}, K_B={args.K_B}, E_W={args.E_W:g}, E_H={args.E_H:g}): the minority "
+        f"classifiers are exactly equal iff R >= R_0"
     )
     out.done(data)
     return 0
@@ -289,7 +330,9 @@ def cmd_reproduce(args) -> int:
     args.out = "lpm-fig3" if args.out is None else args.out
     out = Output(args)
     table = figure3_table(args.method, solver=args.solver)
-    R0 = collapse_threshold(FIGURE3["K_A"], FIGURE3["K_B"], FIGURE3["E_W"], FIGURE3["E_H"])
+    f = FIGURE3
+    R0 = collapse_threshold(f["K_A"], f["K_B"], f["E_W"], f["E_H"], rtol=THRESHOLD_RTOL)
+    table.settings.update(R0=R0, R0_rtol=THRESHOLD_RTOL)  # into figure3.json
     out.table(table, "figure3")
     out.figure(lambda: minority_cosine_figure(table), "figure3")
     cos = table["minority_cosine"]
@@ -312,7 +355,8 @@ def cmd_reproduce(args) -> int:
     print(
         f"  minority cosine {float(cos[0]):.15g} at R=1 (simplex ETF: -1/9) to "
         f"{float(cos[-1]):.15g} at R=1e4; "
-        f"exact collapse from R_0 = {R0:.10g}; largest certified gap {summary['max_gap']:.2g}"
+        f"exact collapse from R_0 = {to_accuracy(R0, THRESHOLD_RTOL)}; largest certified "
+        f"gap {summary['max_gap']:.2g}"
     )
     out.done(summary)
     return 0 if all(table["success"]) else 1

@@ -6,7 +6,7 @@ options and an example.
 ``--out DIR`` writes CSV, JSON and figures (PNG and PDF), each file atomically;
 ``--json`` prints machine-readable output on stdout. A bad argument (or a value the
 library rejects) gives a one-line error and exit status 2; a solver failure exit status
-1; ``verify`` also exits with 1 when the check fails.
+1; ``verify`` also exits with 1 when the check fails; Ctrl-C exit status 130.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .compare import add_compare_parser, add_network_options
 from .counts import add_options as add_count_options
 from .options import (
     GRID_HELP,
+    GRID_HELP_SHORT,
     Parser,
     UsageError,
     integer,
@@ -74,7 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"columns of W and H in the output (default K; arrays only for K <= {MAX_K_ARRAYS})",
     )
     solver_options(p)
-    output_options(p)
+    output_options(
+        p,
+        writes=f"solution.csv, solution.json and, for K <= {MAX_K_ARRAYS}, the cosine "
+        "heatmaps geometry.png and geometry.pdf, and with class counts the collapse map "
+        "and the structure against the budget (collapse_map as PNG and PDF, "
+        "collapse_vs_budget as CSV, JSON, PNG and PDF)",
+    )
     p.set_defaults(run=cmd_solve)
 
     p = sub.add_parser(
@@ -88,11 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         "  lpm curve --R 100 --EWEH 0.1:10:21 --json",
     )
     model_options(p, grids=True)
-    p.add_argument("--x", choices=["R", "E_W", "E_H", "EWEH", "oversample", "K_A", "K_B"])
+    p.add_argument(
+        "--x",
+        choices=["R", "E_W", "E_H", "EWEH", "oversample", "K_A", "K_B"],
+        help="parameter on the horizontal axis (default: the first swept one, in the order "
+        "R, EWEH, E_H, E_W, oversample, K_A, K_B)",
+    )
     p.add_argument("--y", default="minority_cosine", help="column to plot (minority_cosine)")
     p.add_argument("--workers", type=integer, default=1, help="solve in N processes (1)")
     solver_options(p)
-    output_options(p)
+    output_options(p, writes="curve.csv, curve.json (with R_0 of each curve), curve.png, curve.pdf")
     p.set_defaults(run=cmd_curve)
 
     p = sub.add_parser(
@@ -105,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_options(p, R=False, oversample=False)
     p.add_argument("--rtol", type=number, default=1e-8, help="relative accuracy (1e-8)")
-    output_options(p)
+    output_options(p, writes="threshold.csv and threshold.json (no figure)")
     p.set_defaults(run=cmd_threshold)
 
     p = sub.add_parser(
@@ -121,10 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[(5, 5), (2, 8), (8, 2), (10, 10)],
         help="K_A/K_B pairs (5/5,2/8,8/2,10/10)",
     )
-    p.add_argument("--EWEH", type=real_grid, default=parse_grid("0.1:100:31"), help="(0.1:100:31)")
+    p.add_argument(
+        "--EWEH",
+        type=real_grid,
+        default=parse_grid("0.1:100:31"),
+        help="grid of the budget product E_W E_H (0.1:100:31); " + GRID_HELP_SHORT,
+    )
     p.add_argument("--loss", default="ce", choices=["ce", "label_smoothing"], help="loss (ce)")
     p.add_argument("--workers", type=integer, default=1, help="compute in N processes (1)")
-    output_options(p)
+    output_options(p, writes="phase.csv, phase.json, phase.png, phase.pdf")
     p.set_defaults(run=cmd_phase)
 
     p = sub.add_parser(
@@ -140,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--R", type=real_grid, default=None, help="grid of R (default: 10^(0.1 i) past R_0)"
     )
-    output_options(p)
+    output_options(p, writes="verify.csv, verify.json, verify.png, verify.pdf")
     p.set_defaults(run=cmd_verify)
 
     add_compare_parser(sub, fmt)
@@ -162,10 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
         "  lpm reproduce network --seeds 0 --R 1,10,50      # ./lpm-network",
     )
     p.add_argument("figure", choices=["fig3", "network"], help="which figure")
-    p.add_argument("--method", default="reduced", choices=["reduced", "nuclear", "sdp"])
-    p.add_argument("--solver", help="conic solver for --method nuclear/sdp")
+    p.add_argument(
+        "--method",
+        default="reduced",
+        choices=["reduced", "nuclear", "sdp"],
+        help="reduced: exact, milliseconds (default); nuclear, sdp: cvxpy + SCS, the "
+        "paper's own SDP (seconds, about 1e-9)",
+    )
+    p.add_argument("--solver", help="conic solver for --method nuclear/sdp (SCS, CLARABEL)")
     add_network_options(p)
-    output_options(p, default_out="lpm-fig3 or ./lpm-network")
+    output_options(
+        p,
+        default_out="lpm-fig3 or ./lpm-network",
+        writes="figure3.png, figure3.pdf, figure3.csv, figure3.json (fig3), or the same "
+        "four files named network (network)",
+    )
     p.set_defaults(run=cmd_reproduce)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 import numpy as np
 
@@ -19,8 +20,18 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a value that starts with "-" and a digit, a point or inf/nan is a (negative)
+        # number or grid, not an option: "--R -1,1" reaches the checks of --R, which say
+        # what is allowed (argparse alone accepts only "-1" and "-1.5")
+        self._negative_number_matcher = NEGATIVE_VALUE
+
     def error(self, message):  # argparse would print the usage block; one line instead
         raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 # -- argument types ----------------------------------------------------------------------
@@ -153,16 +164,21 @@ def solver_options(p) -> None:
     p.add_argument("--solver", help="conic solver for --method nuclear/sdp (SCS, CLARABEL)")
 
 
-def output_options(p, default_out: str | None = None) -> None:
+def output_options(
+    p, default_out: str | None = None, writes: str = "CSV, JSON and a figure (PNG, PDF)"
+) -> None:
+    """``--out DIR`` (``writes``: what the command puts there) and ``--json``."""
     p.add_argument(
         "--out",
         metavar="DIR",
         default=None,
-        help="write CSV, JSON and figures (PNG, PDF) into DIR"
+        help=f"write {writes} into DIR, created if needed"
         + (f" (default: ./{default_out})" if default_out else ""),
     )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
 
+
+GRID_HELP_SHORT = "a list (1,5,10) or START:STOP:COUNT (geometric)"
 
 GRID_HELP = (
     "Grid options take a value, a list (1,5,10), a geometric grid START:STOP:COUNT "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,19 +75,33 @@ class Output:
 
 
 def out_dir(args) -> Path | None:
-    """The ``--out`` directory, created; a path that cannot be one is a usage error
-    (checked before any solving, so nothing is computed for nothing)."""
+    """The ``--out`` directory, checked before any solving (a path that cannot be one is a
+    usage error, so nothing is computed for nothing) but created only when the first file
+    is written: a run that fails (an argument the library refuses, a solver failure, an
+    interrupt) leaves no empty directory behind."""
     out = getattr(args, "out", None)
     if out is None:
         return None
     if not out.strip():
         raise UsageError(f"lpm {args.command}: error: --out needs a directory name")
     path = Path(out)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    why = _unusable(path)
+    if why:
         raise UsageError(
-            f"lpm {args.command}: error: --out {out}: cannot create the directory "
-            f"({exc.strerror or exc})"
-        ) from None
+            f"lpm {args.command}: error: --out {out}: cannot create the directory ({why})"
+        )
     return path
+
+
+def _unusable(path: Path) -> str:
+    """Why ``path`` cannot be (or become) a writable directory ("" when it can)."""
+    if path.exists():
+        if not path.is_dir():
+            return "a file of that name exists"
+        return "" if os.access(path, os.W_OK | os.X_OK) else "permission denied"
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    return "" if os.access(parent, os.W_OK | os.X_OK) else f"permission denied in {parent}"

@@ -85,8 +85,10 @@ def norms(W) -> np.ndarray:
 
 def simplex_etf_gram(K: int) -> np.ndarray:
     r"""Normalized Gram matrix of a simplex ETF, :math:`\frac{K}{K-1}(I - J/K)`."""
+    K = check.class_count("K", K)
     if K < 2:
         raise ValueError(f"a simplex ETF needs K >= 2 vectors, got K={K}")
+    check.memory((K, K), "the simplex-ETF Gram matrix", None)
     return K / (K - 1.0) * (np.eye(K) - 1.0 / K)
 
 
@@ -106,7 +108,7 @@ def gram_distance(gram: np.ndarray, reference: np.ndarray) -> float:
     gram, reference : ndarray, shape (K, K)
         Positive semidefinite; ``reference`` (``G_0``) with a positive trace.
     """
-    gram, reference = np.asarray(gram, float), np.asarray(reference, float)
+    gram, reference = check.real_array("gram", gram), check.real_array("reference", reference)
     if gram.shape != reference.shape or gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
         raise ValueError(
             f"gram and reference must be square matrices of the same size, got shapes "
@@ -139,7 +141,10 @@ def etf_distance_gram(gram: np.ndarray) -> float:
 
 def etf_distance(W) -> float:
     """:func:`etf_distance_gram` of ``W W^T``."""
-    return etf_distance_gram(_scaled_gram("W", W))
+    gram = _scaled_gram("W", W)
+    if gram.shape[0] < 2:
+        raise ValueError("W must have at least 2 rows (a simplex ETF has K >= 2), got 1")
+    return etf_distance_gram(gram)
 
 
 def is_simplex_etf(W, tol: float = ETF_TOL) -> bool:
@@ -151,6 +156,7 @@ def is_simplex_etf(W, tol: float = ETF_TOL) -> bool:
     above the square root of its certified gap); :meth:`lpm.Solution.is_simplex_etf`
     without ``tol`` decides the model's optimum exactly instead.
     """
+    tol = check.real_at_least("tol", tol, 0.0)
     return etf_distance(W) <= tol
 
 

@@ -238,7 +238,14 @@ def _checked_last_layer(W, features, labels) -> tuple[np.ndarray, _Samples]:
     """``W`` and the samples, with labels in ``[0, K)`` for the ``K`` rows of ``W`` and
     the features' ``p`` columns of ``W``."""
     W = as_rows("W", W)
-    s = _samples(features, labels, W.shape[0], absent_ok=True)
+    s = _samples(features, labels, None, absent_ok=True)
+    if s.K > W.shape[0]:
+        raise ValueError(
+            f"labels must lie in [0, {W.shape[0]}) (one class per row of W), got the label "
+            f"{s.K - 1}: W has fewer rows than the labels have classes (a transposed W?)"
+        )
+    if s.K < W.shape[0]:  # classes beyond the largest label: absent from the samples
+        s = _samples(features, labels, W.shape[0], absent_ok=True)
     if W.shape[1] != s.H.shape[1]:
         raise ValueError(
             f"W {W.shape} (one row per class) and features {s.H.shape} (one row per sample) "
@@ -252,7 +259,7 @@ def _agreement(s: _Samples, W: np.ndarray, bias, weighted: bool) -> float:
     Ws, sw = unit_scale(W)
     logits = s.H @ Ws.T  # the network's logits divided by sw * s.scale
     if bias is not None:
-        b = np.asarray(bias, dtype=float)
+        b = check.real_array("bias", bias)
         if b.shape != (K,) or not np.all(np.isfinite(b)):
             raise ValueError(f"bias must be {K} finite numbers (one per class), got {bias!r:.80}")
         logits = logits + b / (sw * s.scale)

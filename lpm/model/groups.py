@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from .. import _validation as check
 
-@dataclass(frozen=True)
+
 class Groups:
     """Classes grouped by equal loss weight (the symmetry the reduced program uses).
 
-    Attributes
-    ----------
+    Parameters and attributes
+    -------------------------
     labels : ndarray, shape (K,)
-        Group index of every class.
+        Group index of every class. Given as ``None`` for groups of consecutive classes
+        in group order (the two-group model), it is built on first access, so that a
+        model of any number of classes needs no per-class array until one is asked for.
     sizes : ndarray, shape (G,)
         Number of classes ``K_g`` in each group.
     weights : ndarray, shape (G,)
@@ -24,10 +26,22 @@ class Groups:
         Index of the first class of each group (groups are ordered by it).
     """
 
-    labels: np.ndarray
-    sizes: np.ndarray
-    weights: np.ndarray
-    first: np.ndarray
+    def __init__(self, labels, sizes, weights, first):
+        self.sizes = np.asarray(sizes)
+        self.weights = np.asarray(weights)
+        self.first = np.asarray(first)
+        if labels is None:
+            ends = np.cumsum(self.sizes)
+            if not np.array_equal(self.first, ends - self.sizes):
+                raise ValueError("labels=None needs groups of consecutive classes in order")
+        else:
+            self.__dict__["labels"] = np.asarray(labels)
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Group index of every class (K,), built on first access for consecutive groups."""
+        check.memory((self.K,), "the group label of every class", None)
+        return np.repeat(np.arange(self.G), self.sizes)
 
     @property
     def G(self) -> int:
@@ -44,10 +58,28 @@ class Groups:
             return np.arange(start, start + int(self.sizes[g]))
         return np.flatnonzero(self.labels == g)
 
+    def label_of(self, k: int) -> int:
+        """The group of class ``k`` (no per-class array for consecutive groups)."""
+        if self.is_contiguous:
+            return int(np.searchsorted(self.first, k, side="right") - 1)
+        return int(self.labels[k])
+
+    def count_members(self, classes) -> np.ndarray:
+        """How many of the classes ``classes`` (indices) fall in each group (G,)."""
+        classes = np.asarray(classes, dtype=int)
+        if self.is_contiguous:
+            return np.bincount(
+                np.searchsorted(self.first, classes, side="right") - 1, minlength=self.G
+            )
+        return np.bincount(self.labels[classes], minlength=self.G)
+
     @cached_property
     def is_contiguous(self) -> bool:
         ends = self.first + self.sizes
         return bool(np.all(self.first[1:] == ends[:-1]) and self.first[0] == 0)
+
+    def __repr__(self) -> str:
+        return f"Groups(sizes={self.sizes.tolist()}, weights={self.weights.tolist()})"
 
 
 def group_by_weight(pi: np.ndarray) -> Groups:

@@ -355,17 +355,26 @@ def get_loss(loss="ce", **params) -> Loss:
     ``"squared_centered"``) or an instance, returned as is."""
     if isinstance(loss, Loss):
         if params:
-            raise ValueError("loss parameters are only accepted with a loss name")
+            raise ValueError(
+                f"loss parameters are only accepted with a loss name (loss_params), got "
+                f"{sorted(params)} with {loss!r}"
+            )
         return loss
     choice("loss", loss, LOSS_NAMES + ("cross_entropy",))
     if loss in ("ce", "cross_entropy"):
         if params:
-            raise ValueError(f"cross-entropy takes no parameters, got {sorted(params)}")
+            raise ValueError(
+                f"cross-entropy takes no parameters (loss_params), got {sorted(params)}"
+            )
         return CrossEntropy()
     if loss == "label_smoothing":
         if set(params) - {"alpha"}:
-            raise ValueError(f"label smoothing takes one parameter, alpha; got {sorted(params)}")
+            raise ValueError(
+                f"label smoothing takes one parameter, alpha; got {sorted(params)} (loss_params)"
+            )
         return LabelSmoothing(**params)
     if params:
-        raise ValueError(f"the squared loss takes no parameters, got {sorted(params)}")
+        raise ValueError(
+            f"the squared loss takes no parameters (loss_params), got {sorted(params)}"
+        )
     return SquaredLoss("onehot" if loss == "squared" else "centered")

@@ -17,6 +17,7 @@ a class equal to their mean (Jensen), and the program becomes one over class mea
 
 from __future__ import annotations
 
+import functools
 import math
 from functools import cached_property
 
@@ -27,6 +28,16 @@ from .groups import Groups, group_by_weight
 from .losses import Loss, get_loss
 
 CONSTRAINTS = ("average", "per_class")
+
+#: smallest budget product ``E_W E_H`` accepted. Below it the loss varies over the whole
+#: budget by less than its rounding error (about ``K sqrt(E_W E_H)`` against ``1e-16``),
+#: so double precision no longer determines the optimal geometry: measured, the reduced
+#: solver's classifier Gram matrices stay exact down to ``E_W E_H ~ 1e-32`` and are wrong
+#: below; this bound keeps eight decades of margin.
+MIN_BUDGET_PRODUCT = 1e-24
+
+#: an optimal loss below this is out of double precision (the solvers stop there)
+LOSS_FLOOR = 1e-290
 
 
 class Model:
@@ -50,7 +61,11 @@ class Model:
         Positive sample counts (any positive reals; integers are only needed for
         per-sample features).
     E_W, E_H : float
-        Positive, finite average squared-norm budgets of classifiers and features.
+        Positive, finite average squared-norm budgets of classifiers and features. Only
+        their product matters for the logits: each alone may be any positive double,
+        the product must be at least :data:`MIN_BUDGET_PRODUCT` and, for a loss without a
+        finite minimizer, at most :func:`max_budget_product` (the optimal loss stays in
+        double precision); outside, a ``ValueError`` names the range.
     loss : str or Loss
         ``"ce"`` (default), ``"label_smoothing"``, ``"squared"``, ``"squared_centered"``.
     class_weights : array_like, shape (K,), optional
@@ -123,16 +138,48 @@ class Model:
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
-        self.loss = get_loss(loss, **(loss_params or {}))
+        self.loss = get_loss(loss, **check.mapping("loss_params", loss_params))
         self.constraint = check.choice("constraint", constraint, CONSTRAINTS)
-        self.pi = pi
-        self.counts = counts
-        self.K = int(pi.size)
-        self.minority = check.class_subset("minority", minority, self.K)
+        if pi is not None:  # else (two groups) built on first access, see the properties
+            self.pi = pi
+            self.counts = counts
         if groups is not None:
             self.__dict__["groups"] = groups
+        self.K = int(pi.size) if pi is not None else groups.K
+        if minority is not None:  # (two groups: built on first access)
+            self.minority = check.class_subset("minority", minority, self.K)
         self.label = label
         self.two_group_params: tuple | None = None
+        self._check_budget_product()
+
+    def _check_budget_product(self) -> None:
+        """ValueError unless ``E_W E_H`` lies in the range where double precision
+        determines the optimum: at least :data:`MIN_BUDGET_PRODUCT`, and, for a loss
+        without a finite minimizer, small enough that the loss at the simplex-ETF point
+        (an upper bound on the optimal value) stays above :data:`LOSS_FLOOR`.
+
+        Only the product matters for the logits; each budget alone may be any positive
+        double (the factors are scaled by :attr:`scale`, computed without overflow)."""
+        product = self.E_W * self.E_H
+        given = (
+            f"got E_W={self.E_W:g}, E_H={self.E_H:g} (product "
+            f"{check.product_text(self.E_W, self.E_H)})"
+        )
+        if not product >= MIN_BUDGET_PRODUCT:
+            raise ValueError(
+                f"E_W * E_H must be at least {MIN_BUDGET_PRODUCT:g}: below, the loss varies "
+                f"over the budget by less than its rounding error and the optimum is not "
+                f"determined in double precision; {given}"
+            )
+        if self.K < 2 or self.loss.has_finite_minimizer:
+            return
+        top = max_budget_product(self.loss, self.K)
+        if not product <= top:
+            raise ValueError(
+                f"E_W * E_H must be at most {top:.4g} for K={self.K} classes and the loss "
+                f"{self.loss!r}: beyond, the optimal loss is below {LOSS_FLOOR:g}, out of "
+                f"double precision; {given}"
+            )
 
     @classmethod
     def two_group(
@@ -160,10 +207,8 @@ class Model:
         R = check.positive_real("R", R, allow_inf=True)
         w = check.positive_real("oversample", oversample)
         K = K_A + K_B
-        # the per-class arrays (weights, counts, labels, ...) before any is allocated
-        check.memory((4, K), "the model's per-class arrays", None, f"K = {K} classes is too many")
         if math.isinf(R):
-            pi_A, pi_B, counts = 1.0 / K_A, 0.0, None
+            pi_A, pi_B = 1.0 / K_A, 0.0
         else:
             pi_A, pi_B = (float(v[0]) for v in two_group_weights(K_A, K_B, R, w))
             if pi_B == 0 or pi_A == 0:
@@ -171,30 +216,26 @@ class Model:
                     f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
                     f"weight underflows to 0); use R=inf for the limit problem"
                 )
-            counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
-        pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
+        # groups of consecutive classes: no per-class array (labels, weights, counts) is
+        # made until one is asked for, so that two groups work at any K
         if pi_A == pi_B:
-            groups = Groups(np.zeros(K, int), np.array([K]), np.array([pi_A]), np.array([0]))
+            groups = Groups(None, np.array([K]), np.array([pi_A]), np.array([0]))
         else:
-            groups = Groups(
-                np.repeat([0, 1], [K_A, K_B]),
-                np.array([K_A, K_B]),
-                np.array([pi_A, pi_B]),
-                np.array([0, K_A]),
-            )
+            groups = Groups(None, np.array([K_A, K_B]), np.array([pi_A, pi_B]), np.array([0, K_A]))
         model = cls.__new__(cls)
         model._init(
-            pi=pi,
-            counts=counts,
+            pi=None,
+            counts=None,
             E_W=E_W,
             E_H=E_H,
             loss=loss,
             loss_params=loss_params,
-            minority=np.arange(K_A, K),
+            minority=None,
             constraint=constraint,
             groups=groups,
             label=f"K_A={K_A}, K_B={K_B}, R={R:g}" + (f", w_r={w:g}" if w != 1 else ""),
         )
+        model.minority_range = (K_A, K)
         model.two_group_params = (K_A, K_B, R, w)
         return model
 
@@ -204,6 +245,48 @@ class Model:
     def groups(self) -> Groups:
         """Classes grouped by equal loss weight."""
         return group_by_weight(self.pi)
+
+    # the per-class arrays of the two-group model, built on first access (K can be huge)
+    @cached_property
+    def pi(self) -> np.ndarray:
+        """Loss weight ``pi_k`` of every class (K,)."""
+        g = self.groups
+        check.memory((self.K,), "the per-class loss weights", None, _PER_CLASS_HINT)
+        return np.repeat(g.weights, g.sizes)
+
+    @cached_property
+    def counts(self) -> np.ndarray | None:
+        """Sample count of every class (K,); None for ``R = inf`` (no minority samples)."""
+        if self.two_group_params is None:
+            return None
+        K_A, K_B, R, _ = self.two_group_params
+        if math.isinf(R):
+            return None
+        check.memory((self.K,), "the per-class sample counts", None, _PER_CLASS_HINT)
+        return np.concatenate([np.full(K_A, R), np.ones(K_B)])
+
+    @cached_property
+    def minority(self) -> np.ndarray:
+        """Indices of the minority classes."""
+        lo, hi = self.__dict__["minority_range"]
+        check.memory((hi - lo,), "the minority class indices", None, _PER_CLASS_HINT)
+        return np.arange(lo, hi)
+
+    @property
+    def minority_per_group(self) -> np.ndarray:
+        """Number of minority classes in each group (G,), with no per-class array for the
+        two-group model."""
+        g = self.groups
+        span = self.__dict__.get("minority_range")
+        if span is not None and g.is_contiguous:
+            start, end = g.first, g.first + g.sizes
+            return np.clip(np.minimum(end, span[1]) - np.maximum(start, span[0]), 0, None)
+        return g.count_members(self.minority)
+
+    @property
+    def minority_size(self) -> int:
+        """Number of minority classes."""
+        return int(self.minority_per_group.sum())
 
     @property
     def budget(self) -> float:
@@ -219,7 +302,7 @@ class Model:
     def scale(self) -> float:
         r""":math:`c^2 = \sqrt{E_H/E_W}`: features are :math:`c` times, classifiers
         :math:`1/c` times the balanced factors of the logits."""
-        return math.sqrt(self.E_H / self.E_W)
+        return safe_ratio_sqrt(self.E_H, self.E_W)
 
     @property
     def min_exact_dimension(self) -> int:
@@ -233,17 +316,23 @@ class Model:
     @property
     def majority(self) -> np.ndarray:
         """Classes not in :attr:`minority`."""
+        span = self.__dict__.get("minority_range")
+        if span is not None:
+            return np.arange(span[0])
         mask = np.ones(self.K, bool)
         mask[self.minority] = False
         return np.flatnonzero(mask)
 
     @property
+    def majority_per_group(self) -> np.ndarray:
+        """Number of majority classes (those not in :attr:`minority`) in each group (G,)."""
+        return self.groups.sizes - self.minority_per_group
+
+    @property
     def minority_group(self) -> int | None:
         """The group holding every minority class, or None when there is no such group."""
-        if self.minority.size == 0:
-            return None
-        labels = self.groups.labels[self.minority]
-        return int(labels[0]) if np.all(labels == labels[0]) else None
+        holding = np.flatnonzero(self.minority_per_group)
+        return int(holding[0]) if holding.size == 1 else None
 
     def with_budgets(self, E_W: float, E_H: float) -> Model:
         """The same model with other budgets."""
@@ -251,6 +340,7 @@ class Model:
         other.__dict__.update(self.__dict__)
         other.E_W = check.positive_real("E_W", E_W)
         other.E_H = check.positive_real("E_H", E_H)
+        other._check_budget_product()
         return other
 
     def program(self) -> str:
@@ -264,6 +354,68 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.label}, E_W={self.E_W:g}, E_H={self.E_H:g}, loss={self.loss!r})"
+
+
+_PER_CLASS_HINT = (
+    "the two-group model needs no per-class array: use the grouped statistics of its "
+    "solution (minority_cosine, group_geometry, ...) with method='reduced'"
+)
+
+
+def safe_ratio_sqrt(a: float, b: float) -> float:
+    """``sqrt(a / b)`` for positive doubles, also where ``a / b`` leaves the normal range
+    (``1e-200 / 1e200``): then as ``sqrt(a) / sqrt(b)``, which cannot over- or underflow.
+    Within the range the direct form is kept (the same numbers as before)."""
+    ratio = a / b
+    if _TINY <= ratio <= _HUGE:
+        return math.sqrt(ratio)
+    return math.sqrt(a) / math.sqrt(b)
+
+
+def safe_product_sqrt(a: float, b: float) -> float:
+    """``sqrt(a * b)`` for positive doubles, as ``sqrt(a) sqrt(b)`` where ``a * b`` leaves
+    the normal range (see :func:`safe_ratio_sqrt`)."""
+    product = a * b
+    if _TINY <= product <= _HUGE:
+        return math.sqrt(product)
+    return math.sqrt(a) * math.sqrt(b)
+
+
+_TINY, _HUGE = float(np.finfo(float).tiny), float(np.finfo(float).max)
+
+
+@functools.lru_cache(maxsize=64)
+def _max_budget_product(loss: Loss, K: int) -> float:
+    return _largest_product(loss, K)
+
+
+def max_budget_product(loss: Loss, K: int) -> float:
+    """The largest ``E_W E_H`` at which the loss of the simplex-ETF logits
+    ``c (I - J/K)``, ``c = K sqrt(E_W E_H) / (K - 1)``, an upper bound on the optimal
+    value, is at least :data:`LOSS_FLOOR` (for a loss without a finite minimizer; found by
+    bisection on ``log sqrt(E_W E_H)``, the ETF loss being decreasing in it)."""
+    try:
+        return _max_budget_product(loss, K)
+    except TypeError:  # a user's loss that cannot be hashed
+        return _largest_product(loss, K)
+
+
+def _largest_product(loss: Loss, K: int) -> float:
+    mult = np.array([[1.0, K - 1.0]])
+
+    def etf_loss(log_b: float) -> float:
+        c = K * math.exp(log_b) / (K - 1)
+        return float(loss.rows(np.array([[c * (K - 1) / K, -c / K]]), mult)[0][0])
+
+    lo, hi = 0.0, math.log(1e150)
+    if etf_loss(hi) >= LOSS_FLOOR:
+        return math.inf
+    if etf_loss(lo) < LOSS_FLOOR:
+        return 1.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if etf_loss(mid) >= LOSS_FLOOR else (lo, mid)
+    return math.exp(2 * lo)
 
 
 def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):

@@ -11,13 +11,16 @@ with :math:`c_k = 1` (class-mean penalty) or :math:`c_k = \pi_k` (per-sample pen
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import _validation as check
 from .losses import Loss
-from .model import Model
+from .model import Model, safe_product_sqrt, safe_ratio_sqrt
+
+#: smallest ``lambda_W lambda_H`` accepted: measured, the reduced Newton solver converges
+#: down to ``sqrt(lambda_W lambda_H) = 1e-80`` and fails from 1e-90 on; this bound
+#: (``sqrt = 1e-50``) keeps thirty decades of margin
+MIN_PENALTY_PRODUCT = 1e-100
 
 
 class PenalizedModel(Model):
@@ -34,7 +37,8 @@ class PenalizedModel(Model):
     counts : array_like, shape (K,)
         Positive sample counts.
     lambda_W, lambda_H : float
-        Positive, finite weight-decay coefficients.
+        Positive, finite weight-decay coefficients, with ``lambda_W * lambda_H`` at least
+        :data:`MIN_PENALTY_PRODUCT` (``1e-100``).
     per_sample_penalty : bool
         Penalize each sample's feature (:math:`c_k = \pi_k`) instead of each class mean.
     loss, class_weights, minority, loss_params
@@ -97,12 +101,20 @@ class PenalizedModel(Model):
         self.__dict__.update(base.__dict__)
         self.lambda_W = check.positive_real("lambda_W", lambda_W)
         self.lambda_H = check.positive_real("lambda_H", lambda_H)
+        product = self.lambda_W * self.lambda_H
+        if not product >= MIN_PENALTY_PRODUCT:
+            raise ValueError(
+                f"lambda_W * lambda_H must be at least {MIN_PENALTY_PRODUCT:g}: below, the "
+                f"optimal logits grow out of the reach of the solvers in double precision; "
+                f"got lambda_W={self.lambda_W:g}, lambda_H={self.lambda_H:g} "
+                f"(product {check.product_text(self.lambda_W, self.lambda_H)})"
+            )
         if not isinstance(per_sample_penalty, (bool, np.bool_)):
             raise ValueError(
                 f"per_sample_penalty must be True or False, got {per_sample_penalty!r}"
             )
         self.per_sample_penalty = bool(per_sample_penalty)
-        if self.per_sample_penalty and not np.all(self.pi > 0):
+        if self.per_sample_penalty and not np.all(self.groups.weights > 0):
             raise ValueError(
                 "per_sample_penalty=True needs a positive loss weight for every class (the "
                 "penalty weights features by them); R = inf gives the minority weight 0"
@@ -117,19 +129,28 @@ class PenalizedModel(Model):
     @property
     def beta(self) -> float:
         r""":math:`\sqrt{\lambda_W\lambda_H}`."""
-        return math.sqrt(self.lambda_W * self.lambda_H)
+        return safe_product_sqrt(self.lambda_W, self.lambda_H)
 
     @property
     def omega(self) -> np.ndarray:
         """Row weights of the nuclear norm: ``sqrt(pi)`` (per-sample penalty) or ones."""
-        return np.sqrt(self.pi) if self.per_sample_penalty else np.ones(self.K)
+        if self.per_sample_penalty:
+            return np.sqrt(self.pi)
+        check.memory((self.K,), "the row weights of the norm", None)
+        return np.ones(self.K)
+
+    @property
+    def group_omega(self) -> np.ndarray:
+        """:attr:`omega` of one class of each group (G,), with no per-class array."""
+        w = self.groups.weights
+        return np.sqrt(w) if self.per_sample_penalty else np.ones(w.size)
 
     @property
     def scale(self) -> float:
         r""":math:`c^2 = \sqrt{\lambda_W/\lambda_H}`: features are ``c`` times, classifiers
         ``1/c`` times the balanced factors of :math:`\Omega Z` (features then divided by
         :math:`\Omega`)."""
-        return math.sqrt(self.lambda_W / self.lambda_H)
+        return safe_ratio_sqrt(self.lambda_W, self.lambda_H)
 
     def _no_budget(self, what):
         raise ValueError(

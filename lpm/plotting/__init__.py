@@ -1,10 +1,12 @@
-"""Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`,
-and :mod:`lpm.plotting.compare` for a trained network against the LPM.
+"""Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`
+and :mod:`lpm.plotting.heatmaps`, :mod:`lpm.plotting.compare` for a trained network
+against the LPM, :mod:`lpm.plotting.collapse_map` for the exact structure of any counts.
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
 """
 
+from .collapse_map import collapse_count_figure, collapse_map_figure
 from .compare import comparison_figure, network_figure
 from .figures import (
     STYLE,
@@ -16,12 +18,15 @@ from .figures import (
     phase_figure,
     save_figure,
     setting_label,
+    settings_title,
     theorem5_figure,
 )
 
 __all__ = [
     "STYLE",
     "WIDTH",
+    "collapse_count_figure",
+    "collapse_map_figure",
     "comparison_figure",
     "cosine_figure",
     "curve_figure",
@@ -31,5 +36,6 @@ __all__ = [
     "phase_figure",
     "save_figure",
     "setting_label",
+    "settings_title",
     "theorem5_figure",
 ]

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullLocator
 
-from .figures import LABELS, WIDTH, _style
+from .style import LABELS, WIDTH, _style
 
 
 def collapse_map_figure(solution, *, title: str | None = None, size=(1.9 * WIDTH, 1.75 * WIDTH)):

@@ -14,7 +14,8 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
-from .figures import LABELS, STYLE, WIDTH, cosine_figure
+from .heatmaps import cosine_figure
+from .style import LABELS, STYLE, WIDTH
 
 
 def comparison_figure(comparison, *, size=None) -> Figure:

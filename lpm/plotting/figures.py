@@ -3,140 +3,66 @@ r"""Publication figures (matplotlib, no display needed).
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so it
 works on any backend, headless included, and leaves pyplot's state alone;
 :func:`save_figure` writes it as vector PDF (fonts embedded as TrueType) and PNG,
-atomically. The style (:data:`STYLE`) is applied only inside these functions.
+atomically. The style (:data:`STYLE`, :mod:`lpm.plotting.style`) is applied only inside
+these functions. Each figure states the setting it shows (the parameters common to its
+curves) in its title, and keeps its legend off the curves.
 
 * :func:`minority_cosine_figure` -- the paper's Figure 3: mean minority cosine against
   the imbalance :math:`R` (log axis), one curve per setting, the simplex-ETF level
-  :math:`-1/(K-1)` and the threshold :math:`R_0` marked;
+  :math:`-1/(K-1)` and the threshold :math:`R_0` marked; where the minority classifiers
+  vanish (0 vectors, no cosine) the curve goes on at 1 in hollow markers, so said;
 * :func:`phase_figure` -- :math:`R_0` against :math:`E_W E_H`;
 * :func:`theorem5_figure` -- the Theorem-5 check;
-* :func:`geometry_figure` -- heatmaps of classifier and feature cosines;
+* :func:`geometry_figure`, :func:`cosine_figure` -- heatmaps of classifier and feature
+  cosines (:mod:`lpm.plotting.heatmaps`);
 * :func:`curve_figure` -- any column of a sweep against a swept parameter.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import _io
 from ..analysis.threshold import collapse_threshold
 
-#: rcParams used for every figure of this module
-STYLE = {
-    "font.size": 9,
-    "axes.labelsize": 10,
-    "axes.titlesize": 10,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
-    "lines.linewidth": 1.5,
-    "lines.markersize": 3.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.35,
-    "grid.linewidth": 0.5,
-    "mathtext.fontset": "dejavusans",
-    "pdf.fonttype": 42,
-    "ps.fonttype": 42,
-    "svg.fonttype": "none",
-    "savefig.dpi": 300,
-    "savefig.bbox": "tight",
-    "savefig.pad_inches": 0.03,
-    "figure.constrained_layout.use": True,
-}
-
-#: single-column width of a two-column paper, in inches
-WIDTH = 3.4
-
-#: axis labels in the model's symbols
-LABELS = {
-    "R": r"imbalance ratio $R = n_A / n_B$",
-    "E_W": r"classifier budget $E_W$",
-    "E_H": r"feature budget $E_H$",
-    "EWEH": r"budget product $E_W E_H$",
-    "oversample": r"oversampling factor $w_r$",
-    "K_A": r"majority classes $K_A$",
-    "K_B": r"minority classes $K_B$",
-    "K": r"classes $K$",
-    "minority_cosine": r"minority cosine $\cos\angle(w_k, w_{k'})$",
-    "majority_cosine": r"majority cosine $\cos\angle(w_k, w_{k'})$",
-    "objective": r"optimal value $\sum_k \pi_k L(W h_k, k)$",
-    "gap": "certified gap",
-    "minority_within": r"minority singular value $s_B$",
-    "minority_distance": r"$\max_{k, k' \in B} \Vert w_k - w_{k'} \Vert$",
-    "multiplier": r"budget multiplier $\lambda$",
-    "R0": r"threshold $R_0$",
-    "time": "solve time (s)",
-}
-
-#: parameters shown on a log axis (all the positive scale parameters)
-LOG_PARAMETERS = ("R", "E_W", "E_H", "EWEH", "oversample")
-
-_SYMBOLS = {
-    "K_A": "K_A",
-    "K_B": "K_B",
-    "K": "K",
-    "R": "R",
-    "E_W": "E_W",
-    "E_H": "E_H",
-    "EWEH": "E_W E_H",
-    "oversample": "w_r",
-}
+# the heatmaps lived here before: still importable from lpm.plotting.figures
+from .heatmaps import cosine_figure as cosine_figure
+from .heatmaps import geometry_figure as geometry_figure
+from .style import LABELS, LOG_PARAMETERS, WIDTH, _style, setting_label, settings_title
+from .style import STYLE as STYLE
+from .style import save_figure as save_figure
 
 
-def _style():
-    return matplotlib.rc_context(STYLE)
+def _legend_columns(labels) -> int:
+    """Columns of :func:`legend_below`: all entries in one row when there are at most
+    three short ones, else two columns, or one for long labels."""
+    longest = max(len(t) for t in labels)
+    if len(labels) <= 3 and longest < 24:
+        return len(labels)
+    return 1 if longest > 44 else 2
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        if math.isinf(v):
-            return r"\infty"
-        return f"{v:.4g}"
-    return str(v)
-
-
-def setting_label(names: Sequence[str], values: Sequence) -> str:
-    """Legend text such as ``$K_A = 5,\\ E_W E_H = 5$``."""
-    if not names:
-        return ""
-    return (
-        "$" + r",\ ".join(f"{_SYMBOLS.get(n, n)} = {_fmt(v)}" for n, v in zip(names, values)) + "$"
+def legend_below(ax, handles=None, labels=None):
+    """The legend of ``ax`` under the figure, outside the axes (constrained layout makes
+    room for it), so that it never covers a curve."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    return ax.figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=_legend_columns(labels),
+        handlelength=1.6,
+        columnspacing=1.0,
     )
 
 
-def save_figure(fig: Figure, directory, stem: str, formats=("png", "pdf")) -> list[Path]:
-    """Write ``fig`` as ``directory/stem.<fmt>`` for each format, atomically.
-
-    PNG at 300 dpi; PDF is vector with TrueType fonts. Returns the paths written.
-    """
-    paths = []
-    # fontTools, which embeds the fonts in the PDF, logs warnings about the fonts' own
-    # timestamps; they say nothing about the figure
-    fonttools = logging.getLogger("fontTools")
-    level = fonttools.level
-    fonttools.setLevel(logging.ERROR)
-    try:
-        with _style():
-            for fmt in formats:
-                path = Path(directory) / f"{stem}.{fmt}"
-                _io.write_atomic(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt))
-                paths.append(path)
-    finally:
-        fonttools.setLevel(level)
-    return paths
-
-
-# ---------------------------------------------------------------------------------------
 def _curve_keys(table, x: str, by: Sequence[str] | None) -> list[str]:
     if by is not None:
         return list(by)
@@ -163,16 +89,20 @@ def curve_figure(
     reference: bool = True,
     logx: bool | None = None,
     logy: bool = False,
-    size=(WIDTH, 2.5),
+    size=None,
 ) -> Figure:
     r"""``y`` against ``x`` from a :class:`lpm.SweepTable`, one curve per combination of
     the other swept parameters (or of the columns ``by``).
 
-    For ``y = "minority_cosine"``: a dotted line at the simplex-ETF cosine
-    :math:`-1/(K-1)` (``reference``) and, for ``x = "R"``, the threshold :math:`R_0` of
-    each curve as a dashed vertical line with a marker where the curve reaches 1
-    (``thresholds``; computed by :func:`lpm.collapse_threshold`, times the oversampling
-    factor, for cross-entropy sweeps of the two-group model).
+    The title states the parameters common to all curves; the legend sits under the
+    axes. For ``y = "minority_cosine"``: a dotted line at the simplex-ETF cosine
+    :math:`-1/(K-1)` (``reference``); where the minority classifiers vanish (the
+    ``minority_vanished`` column: 0 vectors, no cosine) the curve goes on at 1 in hollow
+    markers on a dotted line, which the legend explains (their pairwise distances are 0);
+    and, for ``x = "R"``, the threshold :math:`R_0` of each curve as a dashed vertical line
+    with a marker where the curve reaches 1 (``thresholds``; computed by
+    :func:`lpm.collapse_threshold`, times the oversampling factor, for cross-entropy
+    sweeps of the two-group model).
     """
     if x not in table.columns or y not in table.columns:
         raise ValueError(
@@ -180,20 +110,29 @@ def curve_figure(
         )
     keys = _curve_keys(table, x, by)
     logx = (x in LOG_PARAMETERS) if logx is None else logx
+    vanishing = y == "minority_cosine" and "minority_vanished" in table.columns
+    groups = table.groupby(keys) if keys else [((), table)]
+    if size is None:  # room for the title and the legend rows under the axes
+        entries = (len(groups) if keys else 0) + bool(
+            vanishing and any(v is True for v in table["minority_vanished"])
+        )
+        rows = 0 if entries == 0 else 1 if entries <= 3 else math.ceil(entries / 2)
+        size = (WIDTH, 2.6 + 0.2 * rows)
     with _style():
         fig = Figure(figsize=size)
         ax = fig.add_subplot()
-        groups = table.groupby(keys) if keys else [((), table)]
         colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
         marker = "o" if len(table) <= 60 * max(1, len(groups)) else None
         Ks: set[int] = set()
         k_color: dict[int, str] = {}
+        any_vanished = False
         for i, (values, sub) in enumerate(groups):
             color = colors[i % len(colors)]
             xs = np.asarray(sub[x], float)
             ys = np.asarray(sub[y], float)
             order = np.argsort(xs, kind="stable")
-            finite = np.isfinite(xs[order])
+            xs, ys = xs[order], ys[order]
+            finite = np.isfinite(xs)
             label = setting_label(keys, values)
             R0 = None
             if thresholds and y == "minority_cosine" and x == "R":
@@ -203,14 +142,19 @@ def curve_figure(
             if R0 is not None and keys:
                 label += f" ($R_0 = {R0:.4g}$)"
             ax.plot(
-                xs[order][finite],
-                ys[order][finite],
+                xs[finite],
+                ys[finite],
                 marker=marker,
                 color=color,
                 label=label or None,
                 clip_on=False,
                 zorder=3,
             )
+            if vanishing:
+                gone = np.array([v is True for v in sub["minority_vanished"]])[order] & finite
+                if gone.any():
+                    any_vanished = True
+                    _vanished_points(ax, xs, ys, gone, color)
             if "K" in sub.columns:
                 Ks.update(int(k) for k in sub["K"])
                 if len(set(sub["K"])) == 1:
@@ -236,31 +180,11 @@ def curve_figure(
             ax.plot([], [], color="0.45", ls=":", lw=1.0, label="$-1/(K-1)$")
         elif reference and y in ("minority_cosine", "majority_cosine") and Ks:
             (K,) = Ks
-            level = -1.0 / (K - 1)
-            ax.axhline(level, color="0.45", ls=":", lw=1.0, zorder=1)
-            # label the level at the end of the x range where the curves are far from it
-            x_all, y_all = np.asarray(table[x], float), np.asarray(table[y], float)
-            ok = np.isfinite(x_all) & np.isfinite(y_all)
-            left = False  # no finite point (e.g. classifiers of norm 0): label on the right
-            if ok.any():
-                at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
-                at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
-                left = np.abs(at_right - level).min() < np.abs(at_left - level).min()
-            ax.annotate(
-                f"$-1/(K-1) = -1/{K - 1}$",
-                (0.01 if left else 0.99, level),
-                xycoords=("axes fraction", "data"),
-                xytext=(0, 3),
-                textcoords="offset points",
-                ha="left" if left else "right",
-                va="bottom",
-                fontsize=8,
-                color="0.35",
-            )
+            _etf_level(ax, table, x, y, K)
         x_all = np.asarray(table[x], float)
         x_all = x_all[np.isfinite(x_all)]
-        if not np.isfinite(np.asarray(table[y], float)).any():
-            # e.g. the minority cosine where those classifiers are 0 vectors: say so
+        if not np.isfinite(np.asarray(table[y], float)).any() and not any_vanished:
+            # e.g. the majority cosine of a single majority class: say so
             ax.text(0.5, 0.5, f"no finite values of {y}", transform=ax.transAxes, ha="center")
             if x_all.size:
                 ax.set_xlim(x_all.min(), max(x_all.max(), x_all.min() * (1 + 1e-9)))
@@ -275,9 +199,60 @@ def curve_figure(
             finite = finite[np.isfinite(finite)]
             lo = min([-1.0 / (K - 1) for K in Ks] + [float(v) for v in finite] + [0.0])
             ax.set_ylim(lo - 0.05, 1.05)
-        if keys or len(Ks) > 1:
-            ax.legend(loc="best")
+        title = settings_title(table, exclude=[x, *keys])
+        if title:
+            ax.set_title(title, fontsize=9)
+        if any_vanished:
+            ax.plot(
+                [],
+                [],
+                color="0.3",
+                ls=":",
+                marker="o",
+                mfc="white",
+                label="minority $w_k = 0$ (vanished), at 1",
+            )
+        if keys or len(Ks) > 1 or any_vanished:
+            legend_below(ax)
     return fig
+
+
+def _vanished_points(ax, xs, ys, gone, color) -> None:
+    """Where the minority classifiers are 0 vectors the cosine is undefined (NaN) but
+    they coincide (their distances are 0): hollow markers at 1 on a dotted line, joined to
+    the curve's last finite point before them."""
+    idx = np.flatnonzero(gone)
+    before = idx[0] - 1
+    px, py = xs[idx], np.ones(idx.size)
+    if before >= 0 and np.isfinite(ys[before]):
+        px, py = np.r_[xs[before], px], np.r_[ys[before], py]
+    ax.plot(px, py, color=color, ls=":", lw=1.2, zorder=2.5, clip_on=False)
+    ax.plot(xs[idx], np.ones(idx.size), "o", color=color, mfc="white", zorder=4, clip_on=False)
+
+
+def _etf_level(ax, table, x, y, K) -> None:
+    """The simplex-ETF cosine -1/(K-1), labelled at the end of the x range where the
+    curves are far from it."""
+    level = -1.0 / (K - 1)
+    ax.axhline(level, color="0.45", ls=":", lw=1.0, zorder=1)
+    x_all, y_all = np.asarray(table[x], float), np.asarray(table[y], float)
+    ok = np.isfinite(x_all) & np.isfinite(y_all)
+    left = False  # no finite point (e.g. classifiers of norm 0): label on the right
+    if ok.any():
+        at_left = y_all[ok][x_all[ok] == x_all[ok].min()]
+        at_right = y_all[ok][x_all[ok] == x_all[ok].max()]
+        left = np.abs(at_right - level).min() < np.abs(at_left - level).min()
+    ax.annotate(
+        f"$-1/(K-1) = -1/{K - 1}$",
+        (0.01 if left else 0.99, level),
+        xycoords=("axes fraction", "data"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="left" if left else "right",
+        va="bottom",
+        fontsize=8,
+        color="0.35",
+    )
 
 
 def _threshold_of(sub) -> float | None:
@@ -294,13 +269,13 @@ def _threshold_of(sub) -> float | None:
     return R0 * first["oversample"] if math.isfinite(R0) else None
 
 
-def minority_cosine_figure(table, *, by=None, thresholds: bool = True, size=(WIDTH, 2.5)) -> Figure:
+def minority_cosine_figure(table, *, by=None, thresholds: bool = True, size=None) -> Figure:
     """The paper's Figure 3: mean minority cosine against ``R`` (see :func:`curve_figure`)."""
     return curve_figure(table, "R", "minority_cosine", by=by, thresholds=thresholds, size=size)
 
 
 # ---------------------------------------------------------------------------------------
-def phase_figure(table, *, size=(WIDTH, 2.6)) -> Figure:
+def phase_figure(table, *, size=(WIDTH, 2.9)) -> Figure:
     r""":math:`R_0` against :math:`E_W E_H` (log-log), one curve per ``(K_A, K_B)``,
     from :func:`lpm.phase_diagram`. Above a curve the minority classifiers are exactly
     equal (Minority Collapse); below, they are distinct."""
@@ -311,47 +286,58 @@ def phase_figure(table, *, size=(WIDTH, 2.6)) -> Figure:
             e = np.asarray(sub["EWEH"], float)
             r = np.asarray(sub["R0"], float)
             ok = np.isfinite(r)
-            ax.plot(e[ok], r[ok], marker="o", label=setting_label(["K_A", "K_B"], values))
+            ax.plot(
+                e[ok], r[ok], marker="o", label=setting_label(["K_A", "K_B"], values), clip_on=False
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(LABELS["EWEH"])
         ax.set_ylabel(LABELS["R0"])
-        ax.legend(
-            loc="upper left",
-            title="minority collapsed above each curve",
-            title_fontsize=8,
-            alignment="left",
-        )
+        ax.set_title("minority collapsed above each curve, distinct below", fontsize=9)
+        legend_below(ax)
     return fig
 
 
-def theorem5_figure(check, *, size=(WIDTH, 3.6)) -> Figure:
+def theorem5_figure(check, *, size=(WIDTH, 3.9)) -> Figure:
     r"""The Theorem-5 check (:func:`lpm.verify_minority_collapse`): on top, the largest
     distance between minority classifiers against ``R`` (filled markers: exactly
-    collapsed); below, the relative distance to the :math:`R = \infty` solution; the
-    threshold :math:`R_0` dashed in both."""
+    collapsed, drawn whole on the axis at 0); below, the relative distance to the
+    :math:`R = \infty` solution, where distances at rounding level (at most
+    ``check.rounding``, exact zeros included) are drawn as triangles on that line;
+    the threshold :math:`R_0` dashed in both."""
     with _style():
         fig = Figure(figsize=size)
         top, bottom = fig.subplots(2, 1, sharex=True)
         R = check.R
         c = check.collapsed
-        top.plot(R, check.max_distance, color="C0", zorder=2)
-        top.plot(R[~c], check.max_distance[~c], "o", mfc="white", color="C0", label="distinct")
-        top.plot(R[c], check.max_distance[c], "o", color="C0", label="exactly collapsed")
-        top.set_ylabel(r"$\max_{k,k' \in B}\Vert w_k - w_{k'}\Vert$")
+        top.plot(R, check.max_distance, color="C0", zorder=2, clip_on=False)
+        marks = dict(color="C0", zorder=3, clip_on=False)
+        top.plot(R[~c], check.max_distance[~c], "o", mfc="white", label="distinct", **marks)
+        top.plot(R[c], check.max_distance[c], "o", label="exactly collapsed", **marks)
+        top.set_ylabel("largest minority\ndistance " + r"$\Vert w_k - w_{k'}\Vert$")
         top.set_ylim(bottom=0)
         top.legend(loc="upper right")
         d = check.distance_to_limit
-        pos = d > 0
-        bottom.plot(R[pos], d[pos], "o-", color="C1", ms=3)
+        floor = check.rounding
+        rounding = d <= floor
+        bottom.plot(R[~rounding], d[~rounding], "o-", color="C1", ms=3, clip_on=False)
+        if rounding.any():
+            bottom.axhline(floor, color="0.5", ls=":", lw=0.9)
+            bottom.plot(
+                R[rounding],
+                np.full(int(rounding.sum()), floor),
+                "v",
+                color="C1",
+                ms=3.5,
+                clip_on=False,
+                label=f"at rounding level ($\\leq 10^{{{round(math.log10(floor))}}}$)",
+            )
+            bottom.legend(loc="upper right")
         bottom.set_yscale("log")
-        bottom.set_ylabel(
-            "distance to $R = \\infty$\n"
-            + r"$\Vert G(R) - G(\infty)\Vert_F / \Vert G(\infty)\Vert_F$",
-            fontsize=9,
-        )
+        bottom.set_ylabel("relative distance\nto the " + r"$R = \infty$ Gram")
         bottom.set_xscale("log")
         bottom.set_xlabel(LABELS["R"])
+        fig.align_ylabels([top, bottom])
         if math.isfinite(check.R0) and R.min() <= check.R0 <= R.max():
             for ax in (top, bottom):
                 ax.axvline(check.R0, color="C3", ls="--", lw=0.9)
@@ -371,89 +357,3 @@ def theorem5_figure(check, *, size=(WIDTH, 3.6)) -> Figure:
             fontsize=9,
         )
     return fig
-
-
-def _model_title(model) -> str:
-    if model.two_group_params is None:
-        return f"$K = {model.K},\\ E_W = {model.E_W:.4g},\\ E_H = {model.E_H:.4g}$"
-    K_A, K_B, R, w = model.two_group_params
-    names, values = ["K_A", "K_B", "R", "E_W", "E_H"], [K_A, K_B, R, model.E_W, model.E_H]
-    if w != 1:
-        names.append("oversample")
-        values.append(w)
-    return setting_label(names, values)
-
-
-def cosine_figure(
-    matrices: Sequence[np.ndarray],
-    titles: Sequence[str],
-    *,
-    boundary: int | None = None,
-    suptitle: str | None = None,
-    values: bool | None = None,
-    size=None,
-) -> Figure:
-    """Side-by-side heatmaps of cosine matrices (each ``K x K``, values in [-1, 1]) with
-    one colorbar; ``boundary`` draws the line after the first ``boundary`` classes (the
-    majority/minority split); ``values`` prints each entry (default: for ``K <= 12``)."""
-    n = len(matrices)
-    K = matrices[0].shape[0]
-    values = K <= 12 if values is None else values
-    with _style():
-        fig = Figure(figsize=size or (WIDTH * n, 2.9))
-        axes = np.atleast_1d(fig.subplots(1, n))
-        for ax, C, title in zip(axes, matrices, titles):
-            C = np.asarray(C, float)
-            im = ax.imshow(
-                np.ma.masked_invalid(C), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
-            )
-            ax.set_title(title)
-            ax.grid(False)
-            ticks = np.arange(K) if K <= 12 else np.linspace(0, K - 1, 6).round().astype(int)
-            ax.set_xticks(ticks)
-            ax.set_yticks(ticks)
-            ax.set_xticklabels([str(t) for t in ticks])  # classes from 0, as in the API
-            ax.set_yticklabels([str(t) for t in ticks])
-            ax.set_xlabel("class $j$")
-            ax.set_ylabel("class $k$")
-            if boundary is not None and 0 < boundary < K:
-                ax.axhline(boundary - 0.5, color="k", lw=0.8)
-                ax.axvline(boundary - 0.5, color="k", lw=0.8)
-            if values:
-                for i in range(K):
-                    for j in range(K):
-                        if np.isfinite(C[i, j]):
-                            ax.text(
-                                j,
-                                i,
-                                f"{C[i, j]:.2f}",
-                                ha="center",
-                                va="center",
-                                fontsize=4.5,
-                                color="white" if abs(C[i, j]) > 0.6 else "black",
-                            )
-        fig.colorbar(im, ax=list(axes), shrink=0.85, label="cosine")
-        if suptitle:
-            fig.suptitle(suptitle, fontsize=9)
-    return fig
-
-
-def geometry_figure(solution, *, size=(2 * WIDTH, 2.9)) -> Figure:
-    """Heatmaps of the pairwise cosines of the classifiers ``W`` and of the class-mean
-    features ``H`` of a :class:`lpm.Solution`, with the majority/minority boundary
-    marked."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cw = solution.classifier_cosines()
-        ch = solution.feature_cosines()
-    model = solution.model
-    minority = model.minority
-    contiguous = minority.size and np.array_equal(
-        minority, np.arange(model.K - minority.size, model.K)
-    )
-    return cosine_figure(
-        [cw, ch],
-        [r"classifiers: $\cos\angle(w_k, w_j)$", r"features: $\cos\angle(h_k, h_j)$"],
-        boundary=model.K - minority.size if contiguous else None,
-        suptitle=_model_title(model),
-        size=size,
-    )

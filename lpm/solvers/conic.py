@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _validation as check
 from ..certificates import SolverError
 
 #: solver settings chosen for trustworthy digits (see docs/methods.md for the trade-off)
@@ -27,16 +28,33 @@ def run(problem, solver: str, options: dict | None, method: str):
             f"got {solver!r}"
         )
     opts = dict(DEFAULT_OPTIONS.get(solver, {}))
-    opts.update(options or {})
+    opts.update(check.mapping("solver_options", options))
     try:
-        problem.solve(solver=solver, **opts)
+        # problem.solve(solver, **opts) in its three steps, so that the solver's own
+        # output can be read when cvxpy reports a failure (Ctrl-C is one, for SCS)
+        data, chain, inverse = problem.get_problem_data(solver, solver_opts=opts)
+        raw = chain.solve_via_data(problem, data, solver_opts=opts)
+        if _interrupted(raw):
+            raise KeyboardInterrupt
+        problem.unpack_results(raw, chain, inverse)
     except cp.error.SolverError as exc:
         raise SolverError(f"method={method!r}: {solver} failed: {exc}") from exc
-    except TypeError as exc:  # an option the solver does not know
-        raise ValueError(f"solver_options {sorted(options or {})} for {solver}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # an option the solver does not know or take
+        raise ValueError(
+            f"solver_options {sorted(options or {})} for {solver}: {' '.join(str(exc).split())}"
+        ) from None
     status = problem.status
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise SolverError(f"method={method!r}: {solver} ended with status {status!r}")
     stats = problem.solver_stats
     iterations = getattr(stats, "num_iters", None)
     return status == cp.OPTIMAL, f"{solver}: {status}", iterations
+
+
+def _interrupted(raw) -> bool:
+    """Whether the solver stopped on Ctrl-C (SIGINT): SCS catches the signal itself and
+    returns the status ``"interrupted"``, which cvxpy would report as a failure."""
+    info = raw.get("info", {}) if isinstance(raw, dict) else {}
+    return isinstance(info, dict) and (
+        info.get("status_val") == -5 or str(info.get("status", "")).lower() == "interrupted"
+    )

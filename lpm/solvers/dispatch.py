@@ -133,12 +133,24 @@ def choose_method(model: Model) -> str:
     full one (``G^2 + G < K^2`` unknowns) and has at most ``REDUCED_MAX_G`` groups, else
     the low-rank factorization from ``LOWRANK_MIN_K`` classes on and the nuclear-norm
     program below; the SDP when the budgets are per class (no nuclear-norm form)."""
+    _check_model("model", model)
     if model.constraint != "average":
         return "sdp"
     G = model.groups.G
     if G * G + G < model.K**2 and G <= REDUCED_MAX_G:
         return "reduced"
     return "lowrank" if model.K >= LOWRANK_MIN_K else "nuclear"
+
+
+def _check_model(name: str, model) -> None:
+    """ValueError unless ``model`` is a budgeted :class:`Model` (weight decay has its own
+    solver)."""
+    check.instance(name, model, Model, "an lpm.Model (e.g. lpm.Model.two_group(5, 5, 10))")
+    if model.constraint == "penalty":
+        raise ValueError(
+            f"{name} is a PenalizedModel (weight decay, no budgets): solve it with "
+            "lpm.solve_penalized_model"
+        )
 
 
 def solve_model(
@@ -151,6 +163,7 @@ def solve_model(
     solver_options: dict | None = None,
 ) -> Solution:
     """Solve a :class:`Model` (see :func:`solve` for the parameters)."""
+    _check_model("model", model)
     return solve_models(
         [model], method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
     )[0]
@@ -171,8 +184,13 @@ def solve_models(
     keeps problems independent); its ``time`` is the batch's wall time divided evenly.
     """
     check.choice("method", method, METHODS)
+    solver = check.solver_name(solver)
     if gap_tol is not None:
         gap_tol = check.positive_real("gap_tol", gap_tol)
+    if isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence):
+        raise ValueError(f"models must be a list of lpm.Model, got {type(models).__name__}")
+    for i, m in enumerate(models):
+        _check_model(f"models[{i}]", m)
     chosen = [choose_method(m) if method == "auto" else method for m in models]
     dims = [_feature_dimension(m, p, meth) for m, meth in zip(models, chosen)]
     out: list[Solution | None] = [None] * len(models)
@@ -240,7 +258,11 @@ def solve(
         Imbalance ratio :math:`n_A / n_B > 0`; ``float("inf")`` is the limit problem of
         Theorem 5 (minority loss weight 0).
     E_W, E_H : float
-        Positive, finite budgets on the average squared norms.
+        Positive, finite budgets on the average squared norms; ``E_W * E_H`` in
+        ``[1e-24, max]`` with ``max`` where the optimal loss would fall below 1e-290
+        (about 3.6e5 for cross-entropy at K = 10; none for a loss with a finite
+        minimizer). Each budget alone may be any positive double (only the product
+        shapes the logits; the factors are scaled without overflow).
     method : {"auto", "reduced", "nuclear", "sdp", "nonconvex", "lowrank"}
         ``"reduced"``: the symmetry-reduced program (6 unknowns for two groups, any K)
         with a dedicated Newton solver, certified to ~1e-15. ``"nuclear"``: the

@@ -71,7 +71,7 @@ def grouped_start(model: Model, start) -> GroupedLogits:
             raise ValueError("start must have the model's groups of classes")
         Z0 = start
     else:
-        Z = np.asarray(start, dtype=float)
+        Z = check.real_array("start", start)
         if Z.shape != (model.K, model.K):
             raise ValueError(
                 f"start must be a {model.K} x {model.K} logit matrix, got an array of "
@@ -148,6 +148,7 @@ def solve_lowrank(
         ``(iteration, objective, gap, rank)`` at each check of the certificate.
     """
     started = time.perf_counter()
+    check.instance("model", model, Model, "an lpm.Model")
     if model.constraint != "average":
         raise ValueError(
             "method='lowrank' needs the average norm constraint; per-class budgets have no "

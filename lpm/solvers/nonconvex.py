@@ -356,6 +356,7 @@ def solve_nonconvex(
         iteration of the returned start), and the certificate.
     """
     started = time.perf_counter()
+    check.instance("model", model, Model, "an lpm.Model or lpm.PenalizedModel")
     features = check.choice("features", features, FEATURES)
     p = model.K if p is None else check.feature_dimension(p, 1, "any p >= 1 for 'nonconvex'")
     seed = check.class_count("seed", seed, minimum=0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from .. import _validation as check
 from ..certificates import Solution, certify
 from ..model.logits import DenseLogits
 from ..model.model import Model
@@ -49,7 +50,7 @@ def solve(
             "nuclear-norm form (use method='sdp')"
         )
     started = time.perf_counter()
-    solver = (solver or DEFAULT_SOLVER).upper()
+    solver = (check.solver_name(solver) or DEFAULT_SOLVER).upper()
     prob, Z = problem(model)
     converged, message, iterations = run(prob, solver, solver_options, "nuclear")
     return certify(

@@ -63,7 +63,7 @@ PENALIZED_GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "nonconvex": 1e-6}
 def _reduced_result(model: PenalizedModel, options: dict | None):
     """The penalized reduced program of ``model`` solved by Newton's method."""
     g = model.groups
-    og = model.omega[g.first]
+    og = model.group_omega
     program = ReducedProgram(g.sizes, g.weights[None], model.loss, omega=og[None], groups=[g])
     res = newton(program, beta=np.array([model.beta]), **newton_options(options))[0]
     if not res.converged:
@@ -107,6 +107,7 @@ def solve_penalized_model(
     if not isinstance(model, PenalizedModel):
         raise ValueError(f"model must be a PenalizedModel, got {type(model).__name__}")
     check.choice("method", method, PENALIZED_METHODS)
+    solver = check.solver_name(solver)
     if method == "auto":
         method = "reduced" if use_reduced(model) else "nuclear"
     tol = PENALIZED_GAP_TOL[method] if gap_tol is None else check.positive_real("gap_tol", gap_tol)
@@ -135,7 +136,7 @@ def solve_penalized_model(
             collapse=penalized_report_from_result(model, res),
             certificate=certificate,
         )
-    solver = (solver or DEFAULT_SOLVER).upper()
+    solver = (check.solver_name(solver) or DEFAULT_SOLVER).upper()
     prob, Z = _nuclear_problem(model)
     converged, message, iterations = run(prob, solver, solver_options, "nuclear")
     return certify(

@@ -35,17 +35,23 @@ NEWTON_OPTIONS = ("max_iter", "decrement_tol")
 
 
 def newton_options(options: dict | None) -> dict:
-    """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others)."""
-    return check.solver_options("reduced", options, NEWTON_OPTIONS)
+    """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others),
+    with their values checked too."""
+    options = check.solver_options("reduced", options, NEWTON_OPTIONS)
+    if "max_iter" in options:
+        options["max_iter"] = check.class_count("max_iter", options["max_iter"])
+    if "decrement_tol" in options:
+        options["decrement_tol"] = check.positive_real("decrement_tol", options["decrement_tol"])
+    return options
 
 
 def shared_layouts(sizes, weights) -> list[Groups]:
-    """The class layout of each problem of a batch, groups in order: one labels array for
-    all of them (a batch of ``n`` problems holds ``K + n G`` numbers, not ``n K``)."""
+    """The class layout of each problem of a batch, groups in order, with no per-class
+    array (the labels are built only if asked for): a batch holds ``n G`` numbers, not
+    ``n K``, whatever ``K`` is."""
     sizes = np.asarray(sizes, int)
-    labels = np.repeat(np.arange(sizes.size), sizes)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    return [Groups(labels, sizes, np.asarray(w, float), first) for w in weights]
+    return [Groups(None, sizes, np.asarray(w, float), first) for w in weights]
 
 
 def solve_constrained(

@@ -103,7 +103,7 @@ class ReducedProgram:
             if groups is not None
             else [
                 Groups(
-                    np.repeat(np.arange(G), sizes),
+                    None,  # consecutive groups: labels built only if asked for (any K)
                     sizes,
                     weights[i],
                     np.concatenate([[0], np.cumsum(sizes)[:-1]]),

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from .. import _validation as check
 from ..certificates import NuclearBall, PerClassDual, Solution, certify, fit_budgets
 from ..model.logits import DenseLogits
 from ..model.model import Model
@@ -69,7 +70,7 @@ def solve(
     per-class budgets by :class:`PerClassDual`, from the solver's dual values.
     """
     started = time.perf_counter()
-    solver = (solver or DEFAULT_SOLVER).upper()
+    solver = (check.solver_name(solver) or DEFAULT_SOLVER).upper()
     prob, X = problem(model)
     converged, message, iterations = run(prob, solver, solver_options, "sdp")
     if model.constraint == "per_class":

@@ -269,7 +269,12 @@ def compare(
     H = as_rows("features", features, "one row per sample")
     _check_shapes(W, H)
     K = W.shape[0]
-    y = check.labels("labels", labels, H.shape[0], K)
+    y = check.labels("labels", labels, H.shape[0])
+    if y.size and int(y.max()) >= K:
+        raise ValueError(
+            f"labels must lie in [0, {K}) (one class per row of W), got the label "
+            f"{int(y.max())}: W has fewer rows than the labels have classes (a transposed W?)"
+        )
     center = check.choice("center", center, CENTERS)
     stats = class_means(H, y, num_classes=K)
     if stats.absent.size:

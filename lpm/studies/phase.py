@@ -79,12 +79,16 @@ def phase_diagram(
     :func:`lpm.collapse_threshold` returns for it (both read it off the same canonical
     grid).
     """
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Sequence):
+        raise ValueError(
+            f"settings must be a sequence of (K_A, K_B) pairs, got {type(settings).__name__}"
+        )
     progress = _progress.check_progress(progress)
     settings = list(settings)
     grid = np.geomspace(0.1, 100.0, 31) if EWEH is None else EWEH
     check.grid_size(
         "the phase diagram",
-        {"(K_A, K_B) settings": len(settings), "E_W E_H values": max(np.size(grid), 1)},
+        {"(K_A, K_B) settings": len(settings), "E_W E_H values": check.value_count("EWEH", grid)},
     )
     pairs = []
     for item in settings:
@@ -96,7 +100,7 @@ def phase_diagram(
     if not pairs:
         raise ValueError("settings must hold at least one (K_A, K_B) pair, got none")
     products = [check.positive_real("EWEH", v) for v in grid_values("EWEH", grid)]
-    rtol = check.tolerance("rtol", rtol, 0.1)
+    rtol = check.tolerance("rtol", rtol, 0.1, check.MIN_RTOL)
     points = [(a, b, e) for a, b in pairs for e in products]
     R0 = run_chunked(
         _thresholds_chunk,

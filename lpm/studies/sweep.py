@@ -45,6 +45,7 @@ RESULT_COLUMNS = (
     "status",
     "success",
     "minority_cosine",
+    "minority_vanished",
     "majority_cosine",
     "minority_within",
     "minority_distance",
@@ -68,7 +69,7 @@ def solution_row(sol) -> dict:
         majority_cosine = float(sol.majority_cosine)
     within = math.nan
     collapsed = None
-    if model.minority.size >= 2 and sol.collapse_unavailable() is None:
+    if model.minority_size >= 2 and sol.collapse_unavailable() is None:
         report = sol.collapse
         collapsed = report.minority_collapsed
         if report.minority_group is not None:
@@ -79,6 +80,8 @@ def solution_row(sol) -> dict:
         "status": sol.status,
         "success": bool(sol.success),
         "minority_cosine": float(stats.mean_cosine),
+        # why that cosine is NaN in the phase where the minority classifiers are 0
+        "minority_vanished": sol.minority_vanished,
         "majority_cosine": majority_cosine,
         "minority_within": within,
         "minority_distance": float(stats.max_distance),
@@ -156,20 +159,7 @@ def run_chunked(
 # ---------------------------------------------------------------------------------------
 def grid_values(name: str, value, integer: bool = False) -> list:
     """A parameter as a non-empty list of values (a scalar is a list of one)."""
-    if isinstance(value, (str, bytes)):
-        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}")
-    if np.ndim(value) == 0:
-        values = [value.item() if isinstance(value, np.generic) else value]
-    elif np.ndim(value) == 1:
-        values = [v.item() if isinstance(v, np.generic) else v for v in value]
-    else:
-        raise ValueError(
-            f"{name} must be a number or a 1-D sequence of numbers, got an array of shape "
-            f"{np.shape(value)}"
-        )
-    if not values:
-        raise ValueError(f"{name} must have at least one value, got an empty sequence")
-    return values
+    return check.values(name, value)
 
 
 def sweep_models(
@@ -205,6 +195,8 @@ def sweep_models(
     -------
     SweepTable
     """
+    if isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence):
+        raise ValueError(f"models must be a list of lpm.Model, got {type(models).__name__}")
     progress = _progress.check_progress(progress)
     check.grid_size("the sweep", {"models": len(models)})
     models = list(models)
@@ -215,6 +207,10 @@ def sweep_models(
             raise ValueError(f"models[{i}] must be an lpm.Model, got {type(m).__name__}")
     if parameters is None:
         parameters = [{"model": m.label} for m in models]
+    if isinstance(parameters, (str, bytes, dict)) or not isinstance(parameters, Sequence):
+        raise ValueError(f"parameters must be a list of dicts, got {type(parameters).__name__}")
+    if not all(isinstance(d, dict) for d in parameters):
+        raise ValueError("parameters must be a list of dicts (one per model)")
     parameters = [dict(d) for d in parameters]
     if len(parameters) != len(models):
         raise ValueError(
@@ -245,7 +241,7 @@ def sweep_models(
     )
     rows = [{**par, **res} for par, res in zip(parameters, results)]
     swept = tuple(k for k in keys if len({repr(d[k]) for d in parameters}) > 1)
-    info = {"method": method, **(settings or {})}
+    info = {"method": method, **check.mapping("settings", settings)}
     return SweepTable(rows, keys + RESULT_COLUMNS, swept, info)
 
 
@@ -314,11 +310,13 @@ def sweep(
     SweepTable
         Columns ``K_A, K_B, K, R, E_W, E_H, EWEH, oversample`` then
         :data:`RESULT_COLUMNS`: ``minority_cosine`` (mean pairwise cosine of the
-        minority classifiers), ``majority_cosine``, ``minority_within`` (:math:`s_B`,
-        the singular value of the optimal logits on the minority differences, exactly 0
-        when collapsed), ``minority_distance`` (largest distance between two minority
-        classifiers), ``minority_collapsed`` (exact KKT test) and the solver's
-        ``objective``, ``gap``, ``status``, ``time``.
+        minority classifiers; NaN where they vanish), ``minority_vanished`` (the minority
+        classifiers are 0 vectors at the optimum, see
+        :attr:`lpm.Solution.minority_vanished`), ``majority_cosine``,
+        ``minority_within`` (:math:`s_B`, the singular value of the optimal logits on the
+        minority differences, exactly 0 when collapsed), ``minority_distance`` (largest
+        distance between two minority classifiers), ``minority_collapsed`` (exact KKT
+        test) and the solver's ``objective``, ``gap``, ``status``, ``time``.
 
     Raises
     ------
@@ -338,7 +336,7 @@ def sweep(
     given.update(oversample=oversample, R=R)
     # the size first: a grid too large is refused before any of its values is read
     check.grid_size(
-        "the sweep", {f"{name} values": max(np.size(v), 1) for name, v in given.items()}
+        "the sweep", {f"{name} values": check.value_count(name, v) for name, v in given.items()}
     )
     grids = {
         "K_A": [check.class_count("K_A", v) for v in grid_values("K_A", K_A)],

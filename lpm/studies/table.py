@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -11,6 +12,17 @@ from .. import _io
 
 #: columns whose value depends on the machine's timing, not on the mathematics
 TIMING_COLUMNS = ("time",)
+
+#: rows printed at each end of a long table by ``print(table)``
+SHOWN_ROWS = 5
+
+
+def _text(value) -> str:
+    """A value for ``print(table)``: numbers to 6 significant digits (the CSV and JSON
+    files, and ``table[column]``, keep every digit)."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
 
 
 @dataclass
@@ -118,9 +130,41 @@ class SweepTable:
             import pandas as pd
         except ImportError:
             raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or lpm[pandas])"
+                "to_pandas needs pandas: pip install pandas (or layer-peeled-model[pandas])"
             ) from None
         return pd.DataFrame([{c: r[c] for c in self.columns} for r in self.rows])
+
+    def __str__(self) -> str:
+        """The table as text, for ``print(table)``: the columns that vary, one line per
+        row (the first and last :data:`SHOWN_ROWS` of a long table), with the values that
+        are the same in every row listed above them."""
+        head = f"SweepTable: {len(self)} row{'s' if len(self) != 1 else ''}"
+        if len(self) <= 1:  # nothing varies: the row itself, one value a line
+            width = max(map(len, self.columns), default=0)
+            body = [f"  {c.ljust(width)}  {_text(self.rows[0][c])}" for c in self.rows[0]]
+            return "\n".join([head + ("" if self.rows else f"; columns: {self.columns}"), *body])
+        varying = [c for c in self.columns if len({repr(r[c]) for r in self.rows}) > 1]
+        constant = [c for c in self.columns if c not in varying]
+        shown = [c for c in varying if c not in TIMING_COLUMNS] or list(self.columns[:1])
+        rows = self.rows
+        cut = len(rows) > 2 * SHOWN_ROWS + 1
+        if cut:
+            rows = rows[:SHOWN_ROWS] + rows[-SHOWN_ROWS:]
+        cells = [[_text(r[c]) for c in shown] for r in rows]
+        widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(shown)]
+        lines = [f"{head} over {', '.join(self.swept) or 'nothing'}"]
+        if constant:
+            same = ", ".join(f"{c}={_text(self.rows[0][c])}" for c in constant)
+            lines.append(textwrap.fill(f"in every row: {same}", 88, subsequent_indent="  "))
+        lines.append("  ".join(c.rjust(w) for c, w in zip(shown, widths)))
+        for i, line in enumerate(cells):
+            if cut and i == SHOWN_ROWS:
+                lines.append("  ".join("...".rjust(w) for w in widths))
+            lines.append("  ".join(v.rjust(w) for v, w in zip(line, widths)))
+        hidden = [c for c in varying if c not in shown]
+        if hidden:
+            lines.append(f"(not shown: {', '.join(hidden)}; every column: table[name])")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         swept = ", ".join(self.swept) or "nothing"
