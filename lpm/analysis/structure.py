@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..certificates import DECISION_FACTOR, CollapseReport
-from ..certificates.collapse import block_structure, zero_groups
+from ..certificates.collapse import BlockStructure, block_structure, zero_groups
 from ..model.logits import GroupedLogits
 from ..model.model import Model
 from ..solvers.dispatch import loss_at_zero
@@ -132,11 +132,10 @@ def structure_report(model: Model, start=None) -> CollapseReport:
         minority_group=model.minority_group,
         logits=Zr,
         undecided="" if not why else why,
-        vanished=vanished & ~undecided,
-        rank=rank,
-        block_margin=block_margin,
-        noise=noise,
         undecided_groups=undecided,
+        block=BlockStructure(
+            vanished=vanished & ~undecided, rank=rank, margin=block_margin, noise=noise
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -112,7 +113,9 @@ def certify(
         if converged and not success:
             message = f"{message}; certified gap {gap:.3g} is above gap_tol={gap_tol:.3g}"
     if callable(collapse):
-        collapse = collapse(b.gradient if b.logits is logits else None)
+        # made on first use (a loop of solves reading only the objective skips it); a
+        # partial of module functions keeps the solution picklable
+        collapse = functools.partial(collapse, b.gradient if b.logits is logits else None)
     sol = Solution(
         model=model,
         method=method,

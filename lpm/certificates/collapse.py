@@ -18,14 +18,26 @@ and says when the margin is too close to the solve's own error to decide
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model.logits import GroupedLogits
 from ..model.model import Model
 from .solution import SolverError
+
+
+@dataclass(frozen=True)
+class BlockStructure:
+    """The face of the group block at a certified point: its rank, the groups at 0, and
+    the margin certifying both (:func:`block_structure`)."""
+
+    vanished: np.ndarray
+    rank: int
+    margin: float
+    noise: float
 
 
 @dataclass(frozen=True)
@@ -69,16 +81,44 @@ class CollapseReport:
     logits: GroupedLogits
     #: why the test could not decide (empty when it did): see :func:`undecided_reason`
     undecided: str = ""
-    #: groups whose classifiers and features are exactly 0 (see :func:`block_structure`)
-    vanished: np.ndarray | None = None
-    #: rank of the group block ``M`` of the optimal logits
-    rank: int | None = None
-    #: :math:`\lambda - \sigma_{r+1}(-G_M)`: > 0 certifies the rank and the vanished groups
-    block_margin: float = math.nan
-    #: the solve's own error on the scale of the margins (what a margin must exceed)
-    noise: float = 0.0
     #: groups whose collapse is undecided (margin within the noise), when known per group
     undecided_groups: np.ndarray | None = None
+    #: the face of the group block (:class:`BlockStructure`), or a function making it on
+    #: first use: a caller that asks only which groups collapse pays no SVD for it
+    block: object = field(default=None, repr=False, compare=False)
+
+    def _block(self):
+        if callable(self.block):
+            # a frozen dataclass caches the deferred value by bypassing its setattr
+            object.__setattr__(self, "block", self.block())
+        return self.block
+
+    @property
+    def vanished(self) -> np.ndarray | None:
+        """Groups whose classifiers and features are exactly 0 (see
+        :func:`block_structure`); None where the budget does not bind."""
+        b = self._block()
+        return None if b is None else b.vanished
+
+    @property
+    def rank(self) -> int | None:
+        """Rank of the group block ``M`` of the optimal logits (None where the budget
+        does not bind)."""
+        b = self._block()
+        return None if b is None else b.rank
+
+    @property
+    def block_margin(self) -> float:
+        r""":math:`\lambda - \sigma_{r+1}(-G_M)`: > 0 certifies the rank and the vanished
+        groups."""
+        b = self._block()
+        return math.nan if b is None else b.margin
+
+    @property
+    def noise(self) -> float:
+        """The solve's own error on the scale of the margins (what a margin must exceed)."""
+        b = self._block()
+        return 0.0 if b is None else b.noise
 
     @property
     def margin(self) -> np.ndarray:
@@ -104,13 +144,14 @@ class CollapseReport:
             self.undecided_groups is not None and self.undecided_groups[groups].any()
         ):
             return None
+        if groups.size == 1:
+            # inside a group every pair of classifiers is at the same distance, so a
+            # minority that is part of a larger group (R = 1) is collapsed iff the group
+            # is (a vanished group of two or more classes is a collapsed one)
+            return bool(self.collapsed[groups[0]])
         if self.vanished is not None and self.vanished[groups].all():
             return True  # every minority classifier is 0
-        if groups.size != 1:
-            return None
-        # inside a group every pair of classifiers is at the same distance, so a minority
-        # that is part of a larger group (R = 1) is collapsed iff the group is
-        return bool(self.collapsed[groups[0]])
+        return None
 
     def collapsed_classes(self) -> list[np.ndarray]:
         """Classes with exactly equal classifiers: each collapsed group (two or more
@@ -233,19 +274,9 @@ def report_from_result(model: Model, result, grad: GroupedLogits | None = None) 
         _, grad = result.logits.value_and_gradient(model)
     sizes = model.groups.sizes
     gamma = np.where(sizes > 1, -grad.s, 0.0)
-    block = {}
+    block = None
     if result.multiplier > 0:
-        free = (sizes > 1) & ~result.fixed
-        lam = -grad.inner(result.logits) / model.tau
-        noise = float(np.abs(gamma[free] - lam).max(initial=0.0))
-        rank, margin, noise, undecided = block_structure(result.logits, grad, model.tau, noise)
-        # the Newton solver resolves the point to rounding: a row and column of the block
-        # at that level, with the group collapsed, is 0 at the optimum when the block's
-        # margin certifies the point's face
-        scale = max(float(np.abs(result.logits.M).max()), model.budget)
-        zero = zero_groups(result.logits, tol=ZERO_RTOL * scale)
-        vanished = zero & (result.fixed | (sizes == 1)) & (not undecided)
-        block = dict(vanished=vanished, rank=rank, block_margin=margin, noise=noise)
+        block = functools.partial(_block_at, model, result, grad, gamma)
     return CollapseReport(
         model=model,
         sizes=sizes,
@@ -256,8 +287,24 @@ def report_from_result(model: Model, result, grad: GroupedLogits | None = None) 
         minority_group=model.minority_group,
         logits=result.logits,
         undecided=undecided_reason(sizes, model.groups.weights, result),
-        **block,
+        block=block,
     )
+
+
+def _block_at(model: Model, result, grad: GroupedLogits, gamma: np.ndarray) -> BlockStructure:
+    """The :class:`BlockStructure` of a converged reduced solve where the budget binds."""
+    sizes = model.groups.sizes
+    free = (sizes > 1) & ~result.fixed
+    lam = -grad.inner(result.logits) / model.tau
+    noise = float(np.abs(gamma[free] - lam).max(initial=0.0))
+    rank, margin, noise, undecided = block_structure(result.logits, grad, model.tau, noise)
+    # the Newton solver resolves the point to rounding: a row and column of the block at
+    # that level, with the group collapsed, is 0 at the optimum when the block's margin
+    # certifies the point's face
+    scale = max(float(np.abs(result.logits.M).max()), model.budget)
+    zero = zero_groups(result.logits, tol=ZERO_RTOL * scale)
+    vanished = zero & (result.fixed | (sizes == 1)) & (not undecided)
+    return BlockStructure(vanished=vanished, rank=rank, margin=margin, noise=noise)
 
 
 @dataclass(frozen=True)

@@ -416,6 +416,8 @@ class Solution:
             if reason is not None:
                 raise ValueError(reason)
             self._collapse = exact_test("collapse_report")(self.model, self)
+        elif callable(self._collapse):  # deferred by the solver until asked for
+            self._collapse = self._collapse()
         return self._collapse
 
     @property

@@ -10,6 +10,7 @@ the Frank--Wolfe gap, and carries the exact collapse report of its active set.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -166,7 +167,7 @@ def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
             iterations=res.iterations,
             history=res.history,
             # the certificate's gradient serves the collapse test (None if rescaled)
-            collapse=lambda grad, model=model, res=res: report_from_result(model, res, grad),
+            collapse=functools.partial(report_from_result, model, res),
         )
         sols.append(sol)
     share = (time.perf_counter() - started) / len(models)
