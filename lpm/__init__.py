@@ -29,6 +29,7 @@ from .analysis import (
     collapse_report,
     collapse_threshold,
     etf_is_optimal,
+    penalized_collapse_threshold,
 )
 from .certificates import Solution, SolverError
 from .geometry import (
@@ -138,6 +139,7 @@ __all__ = [
     "nc1",
     "neural_collapse_metrics",
     "norms",
+    "penalized_collapse_threshold",
     "phase_diagram",
     "self_duality_distance",
     "self_duality_error",
