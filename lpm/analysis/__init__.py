@@ -17,12 +17,14 @@ from .collapse import collapse_report, collapse_unavailable
 from .etf import etf_is_optimal, etf_point
 from .theory import (
     BalancedOptimum,
+    SeliGeometry,
     balanced_optimum,
     collapsed_separation,
     hong_ling_beta,
     penalized_collapse_threshold,
     penalized_threshold_betas,
     penalized_threshold_ratio,
+    seli,
 )
 from .threshold import CONFIRM_RTOL, collapse_margin, collapse_threshold
 
@@ -36,6 +38,7 @@ __all__ = [
     "CONFIRM_RTOL",
     "BalancedOptimum",
     "CollapseReport",
+    "SeliGeometry",
     "balanced_optimum",
     "collapse_margin",
     "collapse_report",
@@ -48,4 +51,5 @@ __all__ = [
     "penalized_collapse_threshold",
     "penalized_threshold_betas",
     "penalized_threshold_ratio",
+    "seli",
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validation as check
+from ..certificates.max_margin import max_margin_bound
 from ..model.logits import helmert_basis
 from ..model.losses import CrossEntropy, LabelSmoothing, SquaredLoss, get_loss
 from ..model.penalized import PenalizedModel
@@ -263,3 +264,98 @@ def hong_ling_beta(lam: float, N: float) -> float:
     (:func:`penalized_collapse_threshold`).
     """
     return check.positive_real("lam", lam) * math.sqrt(check.positive_real("N", N))
+
+
+# -- the max-margin limit: SELI ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeliGeometry:
+    r"""The closed-form solution of the UF-SVM (:func:`lpm.solve_max_margin`): the
+    simplex-encoded-labels interpolation of Thrampoulidis et al. (2022).
+
+    Attributes
+    ----------
+    counts : ndarray, shape (K,)
+    logits : ndarray, shape (K, K)
+        :math:`P = I - J/K`: every margin is exactly 1.
+    classifier_gram : ndarray, shape (K, K)
+        :math:`WW^\top = (P D P)^{1/2}`, :math:`D = \operatorname{diag}(n)`.
+    feature_gram : ndarray, shape (K, K)
+        :math:`HH^\top = D^{-1/2}(D^{1/2}PD^{1/2})^{1/2}D^{-1/2}` (class-mean features).
+    objective : float
+        :math:`\lVert D^{1/2}P\rVert_*`.
+    dual : ndarray, shape (K, K)
+        Closed-form multipliers of the margins,
+        :math:`\mu_{kj} = -[D P (PDP)^{+1/2}]_{kj}`.
+    gap : float
+        The certified gap of the closed form with those multipliers
+        (:func:`lpm.certificates.max_margin.max_margin_bound`): rounding level, which
+        proves SELI optimal at these counts.
+    """
+
+    counts: np.ndarray
+    logits: np.ndarray
+    classifier_gram: np.ndarray
+    feature_gram: np.ndarray
+    objective: float
+    dual: np.ndarray
+    gap: float
+
+
+def seli(counts) -> SeliGeometry:
+    r"""The SELI geometry: the solution of the unconstrained-features SVM in closed form.
+
+    .. math::
+
+        Z^\star = P = I - \tfrac1K J,\qquad WW^\top = (PDP)^{1/2},\qquad
+        HH^\top = D^{-1/2}(D^{1/2}PD^{1/2})^{1/2}D^{-1/2},\qquad D = \operatorname{diag}(n).
+
+    Derivation. The program is :math:`\min \lVert D^{1/2}Z\rVert_*` s.t.
+    :math:`Z_{kk} - Z_{kj} \ge 1` (:mod:`lpm.certificates.max_margin`). ``P`` is
+    feasible with every margin 1. Its dual candidate is the subgradient
+    :math:`\Lambda = D^{1/2}UV^\top` of the norm at ``P`` (:math:`D^{1/2}P = USV^\top`, rank
+    ``K - 1``), i.e. :math:`\Lambda = DP(PDP)^{+1/2}`: its rows sum to 0 (the range of
+    :math:`(PDP)^{+1/2}` is orthogonal to :math:`\mathbf 1`), so it is
+    :math:`\Lambda(\mu)` with :math:`\mu_{kj} = -\Lambda_{kj}`, and
+    :math:`\sigma_{\max}(D^{-1/2}\Lambda) = 1`. Its off-diagonal entries are nonpositive
+    (checked here at every call: it is what the certified ``gap`` says, and it held at
+    every one of thousands of random counts tried), so :math:`\mu \ge 0` and
+    :math:`\sum\mu = \langle\Lambda, P\rangle = \lVert D^{1/2}P\rVert_*`: zero duality
+    gap. ``W`` and ``H`` are the balanced factors of :math:`D^{1/2}P`.
+
+    Which diagonal. With the feature penalty summed over samples, as here, the Gram is
+    :math:`(P\operatorname{diag}(n)P)^{1/2}`. Averaging it over samples
+    (:math:`\tfrac{1}{2N}\sum_i\lVert h_i\rVert^2`) replaces ``n`` by :math:`\pi = n/N`:
+    :math:`(P\operatorname{diag}(\pi)P)^{1/2}`, the same Gram divided by :math:`\sqrt N`, so
+    the angles are those of either and only the scale differs.
+
+    Parameters
+    ----------
+    counts : array_like, shape (K,)
+        Positive sample counts, ``K >= 2``.
+
+    Returns
+    -------
+    SeliGeometry
+
+    References
+    ----------
+    Thrampoulidis, Kini, Vakilian, Behnia, "Imbalance trouble: revisiting neural-collapse
+    geometry", NeurIPS 2022.
+    """
+    counts = check.positive_vector("counts", counts)
+    K = counts.size
+    if K < 2:
+        raise ValueError(f"counts must have at least 2 classes, got {K}")
+    P = np.eye(K) - 1.0 / K
+    root = np.sqrt(counts)
+    U, S, Vt = np.linalg.svd(root[:, None] * P)
+    r = K - 1
+    Lam = root[:, None] * (U[:, :r] @ Vt[:r])
+    mu = -Lam
+    np.fill_diagonal(mu, 0.0)
+    bound = max_margin_bound(counts, P, [mu])
+    F_W = (Vt[:r].T * S[:r]) @ Vt[:r]
+    F_H = (U[:, :r] * S[:r]) @ U[:, :r].T / np.outer(root, root)
+    return SeliGeometry(counts, P, F_W, F_H, bound.value, bound.dual, bound.gap)

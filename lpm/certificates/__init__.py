@@ -3,6 +3,8 @@
 * :mod:`~lpm.certificates.kinds`: the convex program a solution is certified against
   and the bound on its suboptimality each kind computes at a point;
   :mod:`~lpm.certificates.per_class`: the dual certificate of per-class budgets;
+  :mod:`~lpm.certificates.max_margin`: the max-margin program, its dual certificate and
+  its result record;
 * :mod:`~lpm.certificates.collapse`: exact-structure reports (which classifiers are
   exactly equal), read from the KKT conditions of a converged reduced solve;
 * :mod:`~lpm.certificates.solution`: :class:`Solution`, the record every solver returns;
@@ -29,6 +31,7 @@ from .kinds import (
     row_scaled,
     slack_note,
 )
+from .max_margin import MaxMarginSolution, certify_max_margin, max_margin_bound
 from .per_class import PerClassDual, fit_budgets, psd_lift, stationarity_multipliers
 from .solution import (
     EXACT_TESTS,
@@ -44,6 +47,7 @@ __all__ = [
     "EPS",
     "EXACT_TESTS",
     "Bound",
+    "MaxMarginSolution",
     "Certificate",
     "CollapseReport",
     "NoCertificate",
@@ -56,8 +60,10 @@ __all__ = [
     "SolverError",
     "certified_gap",
     "certify",
+    "certify_max_margin",
     "exact_test",
     "fit_budgets",
+    "max_margin_bound",
     "penalized_report_from_result",
     "psd_lift",
     "register_exact_tests",

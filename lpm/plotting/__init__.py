@@ -1,5 +1,6 @@
 """Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`,
-and :mod:`lpm.plotting.compare` for a trained network against the LPM.
+and :mod:`lpm.plotting.compare` for a trained network against the LPM,
+:mod:`lpm.plotting.limits` for the limits of vanishing regularization (ETF, SELI).
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
@@ -18,6 +19,7 @@ from .figures import (
     setting_label,
     theorem5_figure,
 )
+from .limits import limit_distances, limits_figure
 
 __all__ = [
     "STYLE",
@@ -26,6 +28,8 @@ __all__ = [
     "cosine_figure",
     "curve_figure",
     "geometry_figure",
+    "limit_distances",
+    "limits_figure",
     "minority_cosine_figure",
     "network_figure",
     "phase_figure",
