@@ -3,6 +3,7 @@
 * :mod:`~lpm.certificates.kinds`: the convex program a solution is certified against
   and the bound on its suboptimality each kind computes at a point;
   :mod:`~lpm.certificates.per_class`: the dual certificate of per-class budgets;
+  :mod:`~lpm.certificates.fixed_classifier`: the certificate of a fixed ETF classifier;
   :mod:`~lpm.certificates.max_margin`: the max-margin program, its dual certificate and
   its result record;
 * :mod:`~lpm.certificates.collapse`: exact-structure reports (which classifiers are
@@ -21,6 +22,7 @@ from .collapse import (
     report_from_result,
     undecided_reason,
 )
+from .fixed_classifier import FixedClassifierBall, FixedClassifierReport, row_centered
 from .kinds import (
     EPS,
     Bound,
@@ -46,6 +48,8 @@ __all__ = [
     "DECISION_FACTOR",
     "EPS",
     "EXACT_TESTS",
+    "FixedClassifierBall",
+    "FixedClassifierReport",
     "Bound",
     "MaxMarginSolution",
     "Certificate",
@@ -69,6 +73,7 @@ __all__ = [
     "register_exact_tests",
     "report_from_result",
     "rounding_allowance",
+    "row_centered",
     "row_scaled",
     "slack_note",
     "stationarity_multipliers",
