@@ -2,6 +2,7 @@
 
 * :mod:`~lpm.certificates.kinds`: the convex program a solution is certified against
   and the bound on its suboptimality each kind computes at a point;
+  :mod:`~lpm.certificates.bias`: weight decay with a classifier bias;
   :mod:`~lpm.certificates.per_class`: the dual certificate of per-class budgets;
   :mod:`~lpm.certificates.fixed_classifier`: the certificate of a fixed ETF classifier;
   :mod:`~lpm.certificates.max_margin`: the max-margin program, its dual certificate and
@@ -13,6 +14,7 @@
   becomes a certified solution with a status.
 """
 
+from .bias import NuclearPenaltyBias, column_sums, with_bias
 from .certify import certified_gap, certify, rounding_allowance
 from .collapse import (
     DECISION_FACTOR,
@@ -57,12 +59,14 @@ __all__ = [
     "NoCertificate",
     "NuclearBall",
     "NuclearPenalty",
+    "NuclearPenaltyBias",
     "PenalizedCollapseReport",
     "PerClassDual",
     "Residuals",
     "Solution",
     "SolverError",
     "certified_gap",
+    "column_sums",
     "certify",
     "certify_max_margin",
     "exact_test",
@@ -78,4 +82,5 @@ __all__ = [
     "slack_note",
     "stationarity_multipliers",
     "undecided_reason",
+    "with_bias",
 ]
