@@ -158,3 +158,18 @@ def test_threshold_bad_input():
     with pytest.raises(ValueError, match=r"R must be a positive real number or inf, got nan"):
         lpm.penalized_collapse_threshold(5, 5, math.nan)
     assert lpm.penalized_collapse_threshold(5, 5, math.inf) == 0.0  # weight 0: collapsed
+
+
+def test_cli_threshold_of_weight_decay(capsys):
+    import json
+
+    from lpm.cli import main
+
+    assert main(["threshold", "--K_A", "3", "--K_B", "2", "--penalty", "0.004", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["R0"] == lpm.collapse_threshold(3, 2, penalty=0.004) == (250 - 2) / 3
+    assert "E_W" not in data and data["per_sample_penalty"] is False
+    assert main(["threshold", "--penalty", "0.1", "--per-sample-penalty"]) == 0
+    assert "R_0 = 19.0" in capsys.readouterr().out  # (1/0.1^2 - 5) / 5
+    assert main(["threshold", "--per-sample-penalty"]) == 2
+    assert "--per-sample-penalty needs --penalty" in capsys.readouterr().err
