@@ -114,8 +114,8 @@ def test_max_margin_bad_input():
         lpm.solve_max_margin([1.0, -1.0])
     with pytest.raises(ValueError, match=r"counts must have at least 2 classes, got 1"):
         lpm.solve_max_margin([3.0])
-    with pytest.raises(ValueError, match=r"takes at most 60"):
-        lpm.solve_max_margin(np.ones(61))
+    with pytest.raises(ValueError, match=r"counts has 31 classes; .* takes at most 30"):
+        lpm.solve_max_margin(np.ones(31))
     with pytest.raises(ValueError, match=r"solver must be a conic solver installed"):
         lpm.solve_max_margin([1.0, 2.0], solver="nope")
     with pytest.raises(lpm.SolverError, match=r"margin .* <= 0: infeasible"):
@@ -146,3 +146,16 @@ def test_vanishing_regularization_limits(tmp_path):
     np.testing.assert_array_equal(right.get_lines()[1].get_xdata(), 1 / d["beta"])
     plotting.save_figure(fig, tmp_path, "limits", formats=("png",))
     assert (tmp_path / "limits.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_seli_angles_shown_in_the_docs():
+    rows = {10: (-0.1440, 0.0334, -0.1387, 0.6117), 100: (-0.1480, 0.3380, -0.1959, 0.4164)}
+    for R, expected in rows.items():
+        gram = lpm.seli([R] * 5 + [1] * 5).classifier_gram
+        cos = lpm.geometry.gram_cosines(gram)
+        norms = np.sqrt(np.diagonal(gram))
+        got = (cos[0, 1], cos[5, 6], cos[0, 5], norms[5] / norms[0])
+        np.testing.assert_allclose(got, expected, atol=5e-5)
+    # no exact Minority Collapse in the max-margin limit, even far out
+    gram = lpm.seli([1e6] * 5 + [1] * 5).classifier_gram
+    assert 0.98 < lpm.geometry.gram_cosines(gram)[5, 6] < 1 - 1e-3

@@ -173,3 +173,10 @@ def test_cli_threshold_of_weight_decay(capsys):
     assert "R_0 = 19.0" in capsys.readouterr().out  # (1/0.1^2 - 5) / 5
     assert main(["threshold", "--per-sample-penalty"]) == 2
     assert "--per-sample-penalty needs --penalty" in capsys.readouterr().err
+
+
+def test_group_thresholds_shown_in_the_docs():
+    model = lpm.PenalizedModel([40, 40, 7, 7, 1, 1], 1, 1)
+    np.testing.assert_allclose(
+        theory.penalized_threshold_betas(model), [40 / 96, 7 / 96, 1 / 96], rtol=1e-15
+    )
