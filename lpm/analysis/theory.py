@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validation as check
-from ..certificates.max_margin import max_margin_bound
+from ..certificates.max_margin import margin_counts, max_margin_bound, polar_multipliers
 from ..model.logits import helmert_basis
 from ..model.losses import CrossEntropy, LabelSmoothing, SquaredLoss, get_loss
 from ..model.penalized import PenalizedModel
@@ -344,18 +344,14 @@ def seli(counts) -> SeliGeometry:
     Thrampoulidis, Kini, Vakilian, Behnia, "Imbalance trouble: revisiting neural-collapse
     geometry", NeurIPS 2022.
     """
-    counts = check.positive_vector("counts", counts)
+    counts = margin_counts(counts)
     K = counts.size
-    if K < 2:
-        raise ValueError(f"counts must have at least 2 classes, got {K}")
     P = np.eye(K) - 1.0 / K
     root = np.sqrt(counts)
     U, S, Vt = np.linalg.svd(root[:, None] * P)
     r = K - 1
-    Lam = root[:, None] * (U[:, :r] @ Vt[:r])
-    mu = -Lam
-    np.fill_diagonal(mu, 0.0)
-    bound = max_margin_bound(counts, P, [mu])
+    # the dual: the norm's subgradient at P, D^(1/2) U_r V_r^T, read as multipliers
+    bound = max_margin_bound(counts, P, [polar_multipliers(counts, P)])
     F_W = (Vt[:r].T * S[:r]) @ Vt[:r]
     F_H = (U[:, :r] * S[:r]) @ U[:, :r].T / np.outer(root, root)
     return SeliGeometry(counts, P, F_W, F_H, bound.value, bound.dual, bound.gap)

@@ -44,10 +44,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _validation as check
 from .. import geometry
 from ..model.logits import DenseLogits
 from .kinds import EPS
 from .solution import SolverError
+
+
+def margin_counts(counts) -> np.ndarray:
+    """``counts`` checked for the max-margin program: positive, at least 2 classes."""
+    counts = check.positive_vector("counts", counts)
+    if counts.size < 2:
+        raise ValueError(f"counts must have at least 2 classes, got {counts.size}")
+    return counts
 
 
 def margins(Z: np.ndarray) -> np.ndarray:

@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-from .. import _validation as check
-from ..certificates.max_margin import MaxMarginSolution, certify_max_margin
+from ..certificates.max_margin import MaxMarginSolution, certify_max_margin, margin_counts
 from .conic import run
 
 #: Clarabel's tolerances: at 1e-10 it reported "optimal" on 40 random count vectors
@@ -99,10 +98,8 @@ def solve_max_margin(
     Thrampoulidis, Kini, Vakilian, Behnia, "Imbalance trouble: revisiting neural-collapse
     geometry", NeurIPS 2022.
     """
-    counts = check.positive_vector("counts", counts)
+    counts = margin_counts(counts)
     K = counts.size
-    if K < 2:
-        raise ValueError(f"counts must have at least 2 classes, got {K}")
     if K > MAX_CLASSES:
         raise ValueError(
             f"counts has {K} classes; solve_max_margin solves a 2K x 2K SDP and takes at most "
