@@ -29,8 +29,10 @@ from .analysis import (
     collapse_report,
     collapse_threshold,
     etf_is_optimal,
+    penalized_collapse_threshold,
+    seli,
 )
-from .certificates import Solution, SolverError
+from .certificates import MaxMarginSolution, Solution, SolverError
 from .geometry import (
     ClassMeans,
     NeuralCollapseMetrics,
@@ -70,6 +72,7 @@ from .solvers import (
     solve,
     solve_counts,
     solve_lowrank,
+    solve_max_margin,
     solve_model,
     solve_models,
     solve_nonconvex,
@@ -106,6 +109,7 @@ __all__ = [
     "LabelSmoothing",
     "Loss",
     "METHODS",
+    "MaxMarginSolution",
     "MinorityCollapseCheck",
     "Model",
     "NeuralCollapseMetrics",
@@ -138,7 +142,9 @@ __all__ = [
     "nc1",
     "neural_collapse_metrics",
     "norms",
+    "penalized_collapse_threshold",
     "phase_diagram",
+    "seli",
     "self_duality_distance",
     "self_duality_error",
     "simplex_etf_error",
@@ -152,6 +158,7 @@ __all__ = [
     "variability_cdnv",
     "verify_minority_collapse",
     "solve_lowrank",
+    "solve_max_margin",
     "solve_nonconvex",
     "solve_penalized",
     "solve_penalized_counts",

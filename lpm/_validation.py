@@ -34,6 +34,14 @@ def class_count(name: str, value, *, minimum: int = 1) -> int:
     return value
 
 
+def flag(name: str, value) -> bool:
+    """``value`` as a bool: True or False (numpy's too), nothing else (an array's truth
+    value, 0/1 or a string would be read silently)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def tolerance(name: str, value, high: float, low: float = 0.0) -> float:
     """A relative accuracy: a real number in ``(0, high]``, and at least ``low`` when given
     (an accuracy below what double precision resolves is refused, not run)."""

@@ -5,7 +5,8 @@ closed forms the solvers are checked against.
 * :mod:`~lpm.analysis.collapse`: the exact collapse test of every group;
 * :mod:`~lpm.analysis.threshold`: :math:`R_0` of the two-group model;
 * :mod:`~lpm.analysis.etf`: the exact simplex-ETF test;
-* :mod:`~lpm.analysis.theory`: closed forms (the balanced optimum of Theorem 1).
+* :mod:`~lpm.analysis.theory`: closed forms (the balanced optimum of Theorem 1, the
+  collapse thresholds of weight decay, the max-margin geometry).
 
 Importing this package registers the exact tests that a :class:`lpm.Solution` answers
 on request (:func:`lpm.certificates.register_exact_tests`).
@@ -14,7 +15,17 @@ on request (:func:`lpm.certificates.register_exact_tests`).
 from ..certificates import CollapseReport, register_exact_tests
 from .collapse import collapse_report, collapse_unavailable
 from .etf import etf_is_optimal, etf_point
-from .theory import BalancedOptimum, balanced_optimum
+from .theory import (
+    BalancedOptimum,
+    SeliGeometry,
+    balanced_optimum,
+    collapsed_separation,
+    hong_ling_beta,
+    penalized_collapse_threshold,
+    penalized_threshold_betas,
+    penalized_threshold_ratio,
+    seli,
+)
 from .threshold import CONFIRM_RTOL, collapse_margin, collapse_threshold
 
 register_exact_tests(
@@ -27,11 +38,18 @@ __all__ = [
     "CONFIRM_RTOL",
     "BalancedOptimum",
     "CollapseReport",
+    "SeliGeometry",
     "balanced_optimum",
     "collapse_margin",
     "collapse_report",
     "collapse_threshold",
     "collapse_unavailable",
+    "collapsed_separation",
     "etf_is_optimal",
     "etf_point",
+    "hong_ling_beta",
+    "penalized_collapse_threshold",
+    "penalized_threshold_betas",
+    "penalized_threshold_ratio",
+    "seli",
 ]

@@ -23,6 +23,7 @@ from ..certificates import CollapseReport, NoCertificate, report_from_result
 from ..model.model import Model
 from ..model.penalized import PenalizedModel
 from ..model.unconstrained import unconstrained_minimizer
+from ..solvers.fixed_classifier import fixed_collapse_report
 from ..solvers.penalized import penalized_collapse_report, use_reduced
 from ..solvers.reduced import REDUCED_MAX_G, solve_constrained
 from .structure import structure_report
@@ -49,6 +50,10 @@ def collapse_report(model: Model, start=None) -> CollapseReport:
     (:func:`lpm.analysis.structure.structure_report`). Either way the report says which
     groups collapse, which vanish, and the rank of the classifiers' span.
 
+    A model with a fixed ETF classifier never collapses (its classifiers are fixed and
+    distinct): its report (:class:`lpm.certificates.fixed_classifier.FixedClassifierReport`)
+    holds the optimal feature lengths.
+
     Parameters
     ----------
     model : Model or PenalizedModel
@@ -63,6 +68,8 @@ def collapse_report(model: Model, start=None) -> CollapseReport:
     require_reducible(model)
     if isinstance(model, PenalizedModel):
         return penalized_collapse_report(model)
+    if model.fixed_classifier:  # classifiers fixed and distinct: the report says so
+        return fixed_collapse_report(model)
     g = model.groups
     free = unconstrained_minimizer(g, model.loss)
     if g.G <= REDUCED_MAX_G or (free is not None and free.nuclear_norm() <= model.tau):

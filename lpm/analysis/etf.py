@@ -50,8 +50,13 @@ def etf_is_optimal(model: Model) -> bool:
     where the loss reaches 0 at the ETF (squared loss, centered targets: the gradient
     there is pure rounding, of the size of ``Z`` times the loss curvature) and vanishes
     where the loss is flat (cross-entropy at large budgets, whose tiny gradient is
-    computed to full relative accuracy)."""
+    computed to full relative accuracy).
+
+    With ``fixed_classifier="etf"`` the classifiers are a simplex ETF by construction:
+    True."""
     require_reducible(model, penalty=False)
+    if model.fixed_classifier:
+        return True
     Z = etf_point(model)
     b = NuclearBall().bound(model, Z, None)  # the certificate every solution carries
     d = 2.0**-30

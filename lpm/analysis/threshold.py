@@ -33,6 +33,7 @@ from ..model.model import Model, two_group_weights
 from ..model.unconstrained import unconstrained_minimizer
 from ..solvers import two_groups
 from ..solvers.reduced import solve_constrained
+from .theory import penalized_threshold_ratio
 
 
 def _two_group_weights(K_A, K_B, R):
@@ -290,12 +291,26 @@ def _threshold(K_A, K_B, EWEH, rtol, loss_obj, hint=None):
 
 
 def collapse_threshold(
-    K_A: int, K_B: int, E_W: float = 1.0, E_H: float = 1.0, *, rtol: float = 1e-8, loss="ce"
+    K_A: int,
+    K_B: int,
+    E_W: float | None = None,
+    E_H: float | None = None,
+    *,
+    rtol: float = 1e-8,
+    loss="ce",
+    penalty: float | None = None,
+    per_sample_penalty: bool = False,
 ) -> float:
     r"""The imbalance :math:`R_0` from which the minority classifiers are exactly equal.
 
     Minority Collapse holds at the optimum of the two-group model iff
-    :math:`R \ge R_0(K_A, K_B, E_W E_H)`. :math:`R_0` is the root of
+    :math:`R \ge R_0(K_A, K_B, E_W E_H)`. With ``penalty=beta`` the model is the
+    weight-decay one (:func:`lpm.solve_penalized`, :math:`\beta = \sqrt{\lambda_W
+    \lambda_H}`) and :math:`R_0` is the closed form of
+    :func:`lpm.analysis.theory.penalized_threshold_ratio`, exact: the minority collapses
+    iff :math:`\beta \ge c\,\pi_B(R)` (class-mean penalty) or :math:`\beta \ge
+    c\sqrt{\pi_B(R)}` (``per_sample_penalty=True``), :math:`c = 1` for cross-entropy
+    and the squared losses, :math:`1 - \alpha` for label smoothing. :math:`R_0` is the root of
     :math:`\varphi(R) = \lambda(R) - \gamma_B(R)` (see :mod:`lpm.analysis.threshold`): a
     first guess from the limit problem :math:`R = \infty`, a safeguarded secant on
     :math:`\log R` over warm-started restricted solves, and the root read off a canonical
@@ -314,11 +329,17 @@ def collapse_threshold(
         Majority and minority class counts; ``K_B >= 2`` (one minority class cannot
         collapse).
     E_W, E_H : float
-        Budgets; only their product matters.
+        Budgets (default 1); only their product matters. Not with ``penalty``.
     rtol : float
-        Relative accuracy of the returned threshold, in (0, 0.1].
+        Relative accuracy of the returned threshold, in (0, 0.1] (the penalized closed
+        form is exact).
     loss : str or Loss
         Cross-entropy by default; a loss whose minority never collapses gives ``inf``.
+    penalty : float, optional
+        :math:`\sqrt{\lambda_W\lambda_H} > 0`: the threshold of the weight-decay model
+        instead of the budgeted one.
+    per_sample_penalty : bool
+        With ``penalty``: the per-sample feature penalty (Hong and Ling).
 
     Returns
     -------
@@ -345,6 +366,19 @@ def collapse_threshold(
     ----------
     Fang, He, Long, Su, PNAS 118(43) e2103091118 (2021), Section 3 and Theorem 5.
     """
+    if penalty is not None:
+        if E_W is not None or E_H is not None:
+            raise ValueError(
+                f"penalty={penalty!r} gives the weight-decay model, which has no budgets; "
+                f"got E_W={E_W!r}, E_H={E_H!r} (give one or the other)"
+            )
+        return penalized_threshold_ratio(
+            K_A, K_B, penalty, per_sample_penalty=per_sample_penalty, loss=loss
+        )
+    if check.flag("per_sample_penalty", per_sample_penalty):
+        raise ValueError("per_sample_penalty=True needs penalty= (the weight-decay model)")
+    E_W = 1.0 if E_W is None else E_W
+    E_H = 1.0 if E_H is None else E_H
     K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
     rtol = check.tolerance("rtol", rtol, 0.1, check.MIN_RTOL)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..model.logits import GroupedLogits
 from ..model.model import Model
+from .bias import with_bias
 from .solution import SolverError
 
 
@@ -35,7 +36,7 @@ class BlockStructure:
     the margin certifying both (:func:`block_structure`)."""
 
     vanished: np.ndarray
-    rank: int
+    rank: int | None
     margin: float
     noise: float
 
@@ -327,7 +328,10 @@ def penalized_report_from_result(model, result) -> PenalizedCollapseReport:
         raise SolverError(f"the reduced solve did not converge: {result.message}")
     g = model.groups
     og = model.group_omega
-    _, grad = result.logits.value_and_gradient(model)
+    at = result.logits
+    if getattr(result, "bias", None) is not None:  # the gradient at the logits W h + b
+        at = with_bias(at, result.bias[g.labels])
+    _, grad = at.value_and_gradient(model)
     return PenalizedCollapseReport(
         model=model,
         sizes=g.sizes,

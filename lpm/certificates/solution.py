@@ -212,8 +212,16 @@ class Solution:
 
     @property
     def logits(self) -> np.ndarray:
-        """The ``K x K`` logit matrix ``Z = H W^T``, ``Z[k, j] = <h_k, w_j>``."""
+        """The ``K x K`` logit matrix ``Z = H W^T``, ``Z[k, j] = <h_k, w_j>`` (without the
+        bias of a model that has one: the logits are then ``Z + 1 bias^T``)."""
         return self.logits_repr.dense()
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """The classifier bias ``b`` (K,) of a weight-decay model with ``bias=True``
+        (logits ``W h + b``); None for every other model."""
+        b = getattr(self._certificate, "bias", None)
+        return None if b is None else b.copy()
 
     # -- geometry -------------------------------------------------------------------------
     def classifier_gram(self, memory_limit: float | None = None) -> np.ndarray:

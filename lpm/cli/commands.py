@@ -255,12 +255,29 @@ def _table_payload(table) -> dict:
 
 def cmd_threshold(args) -> int:
     out = Output(args)
-    R0 = collapse_threshold(args.K_A, args.K_B, args.E_W, args.E_H, rtol=args.rtol, loss=args.loss)
+    penalized = args.penalty is not None
+    if penalized:
+        R0 = collapse_threshold(
+            args.K_A,
+            args.K_B,
+            penalty=args.penalty,
+            per_sample_penalty=args.per_sample_penalty,
+            loss=args.loss,
+        )
+        model = {"penalty": args.penalty, "per_sample_penalty": args.per_sample_penalty}
+        where = f"penalty={args.penalty:g}" + (", per-sample" if args.per_sample_penalty else "")
+    else:
+        if args.per_sample_penalty:
+            raise ValueError("--per-sample-penalty needs --penalty (the weight-decay model)")
+        R0 = collapse_threshold(
+            args.K_A, args.K_B, args.E_W, args.E_H, rtol=args.rtol, loss=args.loss
+        )
+        model = {"E_W": args.E_W, "E_H": args.E_H}
+        where = f"E_W={args.E_W:g}, E_H={args.E_H:g}"
     data = {
         "K_A": args.K_A,
         "K_B": args.K_B,
-        "E_W": args.E_W,
-        "E_H": args.E_H,
+        **model,
         "loss": args.loss,
         "rtol": args.rtol,
         "R0": R0,
@@ -273,9 +290,10 @@ def cmd_threshold(args) -> int:
         out.done(data)
         return 0
     print(
-        f"R_0 = {to_accuracy(R0, args.rtol)}  (to relative accuracy {args.rtol:g}; K_A="
-        f"{args.K_A}, K_B={args.K_B}, E_W={args.E_W:g}, E_H={args.E_H:g}): the minority "
-        f"classifiers are exactly equal iff R >= R_0"
+        f"R_0 = {repr(R0) if penalized else to_accuracy(R0, args.rtol)}  "
+        f"({'closed form' if penalized else f'to relative accuracy {args.rtol:g}'}; "
+        f"K_A={args.K_A}, K_B={args.K_B}, {where}): the minority classifiers are exactly "
+        f"equal iff R >= R_0"
     )
     out.done(data)
     return 0

@@ -113,10 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
         description="Compute R_0(K_A, K_B, E_W E_H): the minority classifiers are exactly "
         "equal at the optimum iff R >= R_0.",
-        epilog="example:\n  lpm threshold --K_A 5 --K_B 5 --E_W 1 --E_H 5   # R_0 = 12.1924...",
+        epilog="examples:\n  lpm threshold --K_A 5 --K_B 5 --E_W 1 --E_H 5   # R_0 = 12.1924...\n"
+        "  lpm threshold --K_A 5 --K_B 5 --penalty 0.01      # weight decay: R_0 = 19",
     )
     model_options(p, R=False, oversample=False)
     p.add_argument("--rtol", type=number, default=1e-8, help="relative accuracy (1e-8)")
+    p.add_argument(
+        "--penalty",
+        type=number,
+        default=None,
+        help="weight decay sqrt(lambda_W lambda_H): R_0 of the weight-decay model, in closed "
+        "form (--E_W and --E_H are then not used)",
+    )
+    p.add_argument(
+        "--per-sample-penalty",
+        action="store_true",
+        help="with --penalty: the penalty on every sample's feature (Hong and Ling)",
+    )
     output_options(p, writes="threshold.csv and threshold.json (no figure)")
     p.set_defaults(run=cmd_threshold)
 

@@ -38,6 +38,9 @@ MIN_BUDGET_PRODUCT = 1e-24
 
 #: an optimal loss below this is out of double precision (the solvers stop there)
 LOSS_FLOOR = 1e-290
+#: the values of ``fixed_classifier=`` (``None``: the classifier is learned; the fixed
+#: classifiers themselves are built in :mod:`lpm.model.fixed_classifier`)
+FIXED_CLASSIFIERS = ("etf",)
 
 
 class Model:
@@ -79,6 +82,10 @@ class Model:
         Budget on the average squared norm (the LPM) or on every class.
     loss_params : dict, optional
         Parameters of a loss given by name (e.g. ``{"alpha": 0.1}``).
+    fixed_classifier : {None, "etf"}
+        ``"etf"``: the classifiers are not learned but fixed to a simplex ETF of the
+        budget's norm, :math:`WW^\top = \tfrac{K E_W}{K-1}(I - J/K)`, and only the features
+        are optimized (:mod:`lpm.model.fixed_classifier`; average budgets, ``K >= 2``).
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class Model:
         minority=None,
         constraint: str = "average",
         loss_params: dict | None = None,
+        fixed_classifier: str | None = None,
     ):
         counts = check.positive_vector("counts", counts)
         K = counts.size
@@ -131,10 +139,23 @@ class Model:
             constraint=constraint,
             groups=None,
             label=f"counts (K={K})",
+            fixed_classifier=fixed_classifier,
         )
 
     def _init(
-        self, *, pi, counts, E_W, E_H, loss, loss_params, minority, constraint, groups, label
+        self,
+        *,
+        pi,
+        counts,
+        E_W,
+        E_H,
+        loss,
+        loss_params,
+        minority,
+        constraint,
+        groups,
+        label,
+        fixed_classifier=None,
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
@@ -151,6 +172,9 @@ class Model:
         self.label = label
         self.two_group_params: tuple | None = None
         self._check_budget_product()
+        self.fixed_classifier = _fixed_classifier(fixed_classifier, self.K, self.constraint)
+        if self.fixed_classifier:
+            self.label += ", fixed ETF classifier"
 
     def _check_budget_product(self) -> None:
         """ValueError unless ``E_W E_H`` lies in the range where double precision
@@ -194,6 +218,7 @@ class Model:
         oversample: float = 1.0,
         constraint: str = "average",
         loss_params: dict | None = None,
+        fixed_classifier: str | None = None,
     ) -> Model:
         r"""The two-group imbalanced model: ``K_A`` classes of ``R`` samples (majority),
         then ``K_B`` classes of 1 sample (minority).
@@ -234,6 +259,7 @@ class Model:
             constraint=constraint,
             groups=groups,
             label=f"K_A={K_A}, K_B={K_B}, R={R:g}" + (f", w_r={w:g}" if w != 1 else ""),
+            fixed_classifier=fixed_classifier,
         )
         model.minority_range = (K_A, K)
         model.two_group_params = (K_A, K_B, R, w)
@@ -309,8 +335,11 @@ class Model:
         """Smallest feature dimension p at which the convex relaxation is exact.
 
         A shift-invariant loss (cross-entropy, label smoothing) has an optimum with
-        ``Z 1 = 0``, so rank ``K - 1`` suffices; other losses need ``K``.
+        ``Z 1 = 0``, so rank ``K - 1`` suffices; other losses need ``K``. With a fixed ETF
+        classifier the logits have ``Z 1 = 0`` whatever the loss: ``K - 1``.
         """
+        if getattr(self, "fixed_classifier", None):
+            return self.K - 1
         return max(1, self.K - 1) if self.loss.shift_invariant else self.K
 
     @property
@@ -346,6 +375,12 @@ class Model:
     def program(self) -> str:
         """The program this model stands for, in words."""
         c = "per class" if self.constraint == "per_class" else "on average"
+        if getattr(self, "fixed_classifier", None):
+            return (
+                f"LPM ({self.label}, loss={self.loss!r}): minimize sum_k pi_k L(W h_k, k) over "
+                f"H in R^(K x p), K={self.K}, with W fixed to a simplex ETF of ||W||_F^2 = "
+                f"K E_W, E_W={self.E_W:g}, and ||h_k||^2 <= E_H={self.E_H:g} {c}"
+            )
         return (
             f"LPM ({self.label}, loss={self.loss!r}): minimize sum_k pi_k L(W h_k, k) over "
             f"W, H in R^(K x p), K={self.K}, with ||w_k||^2 <= E_W={self.E_W:g} and "
@@ -416,6 +451,22 @@ def _largest_product(loss: Loss, K: int) -> float:
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if etf_loss(mid) >= LOSS_FLOOR else (lo, mid)
     return math.exp(2 * lo)
+
+
+def _fixed_classifier(value, K: int, constraint: str) -> str | None:
+    """``fixed_classifier=`` checked: None or ``"etf"``, the latter with ``K >= 2`` and
+    average budgets."""
+    if value is None:
+        return None
+    check.choice("fixed_classifier", value, FIXED_CLASSIFIERS + (None,))
+    if K < 2:
+        raise ValueError(f"fixed_classifier={value!r} needs K >= 2 classes, got K={K}")
+    if constraint != "average":
+        raise ValueError(
+            f"fixed_classifier={value!r} needs constraint='average' (the fixed ETF already "
+            f"has every ||w_k||^2 = E_W K/(K-1)), got constraint={constraint!r}"
+        )
+    return value
 
 
 def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):

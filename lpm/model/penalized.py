@@ -41,6 +41,11 @@ class PenalizedModel(Model):
         :data:`MIN_PENALTY_PRODUCT` (``1e-100``).
     per_sample_penalty : bool
         Penalize each sample's feature (:math:`c_k = \pi_k`) instead of each class mean.
+    bias : bool
+        Logits :math:`W h + b` with a classifier bias ``b`` (default: none).
+    lambda_b : float
+        With ``bias``: its weight decay :math:`\tfrac{\lambda_b}{2}\lVert b\rVert^2`
+        (``0``: a free bias; every class then needs a positive loss weight).
     loss, class_weights, minority, loss_params
         As for :class:`lpm.Model`.
 
@@ -65,6 +70,8 @@ class PenalizedModel(Model):
         minority=None,
         per_sample_penalty: bool = False,
         loss_params: dict | None = None,
+        bias: bool = False,
+        lambda_b: float = 0.0,
     ):
         base = Model(
             counts,
@@ -73,7 +80,7 @@ class PenalizedModel(Model):
             minority=minority,
             loss_params=loss_params,
         )
-        self._adopt(base, lambda_W, lambda_H, per_sample_penalty)
+        self._adopt(base, lambda_W, lambda_H, per_sample_penalty, bias, lambda_b)
 
     @classmethod
     def two_group(
@@ -88,16 +95,20 @@ class PenalizedModel(Model):
         oversample: float = 1.0,
         per_sample_penalty: bool = False,
         loss_params: dict | None = None,
+        bias: bool = False,
+        lambda_b: float = 0.0,
     ) -> PenalizedModel:
         """The two-group model (see :meth:`lpm.Model.two_group`) with weight decay."""
         base = Model.two_group(
             K_A, K_B, R, loss=loss, oversample=oversample, loss_params=loss_params
         )
         model = cls.__new__(cls)
-        model._adopt(base, lambda_W, lambda_H, per_sample_penalty)
+        model._adopt(base, lambda_W, lambda_H, per_sample_penalty, bias, lambda_b)
         return model
 
-    def _adopt(self, base: Model, lambda_W, lambda_H, per_sample_penalty) -> None:
+    def _adopt(
+        self, base: Model, lambda_W, lambda_H, per_sample_penalty, bias=False, lambda_b=0.0
+    ) -> None:
         self.__dict__.update(base.__dict__)
         self.lambda_W = check.positive_real("lambda_W", lambda_W)
         self.lambda_H = check.positive_real("lambda_H", lambda_H)
@@ -109,15 +120,20 @@ class PenalizedModel(Model):
                 f"got lambda_W={self.lambda_W:g}, lambda_H={self.lambda_H:g} "
                 f"(product {check.product_text(self.lambda_W, self.lambda_H)})"
             )
-        if not isinstance(per_sample_penalty, (bool, np.bool_)):
-            raise ValueError(
-                f"per_sample_penalty must be True or False, got {per_sample_penalty!r}"
-            )
-        self.per_sample_penalty = bool(per_sample_penalty)
+        self.per_sample_penalty = check.flag("per_sample_penalty", per_sample_penalty)
         if self.per_sample_penalty and not np.all(self.groups.weights > 0):
             raise ValueError(
                 "per_sample_penalty=True needs a positive loss weight for every class (the "
                 "penalty weights features by them); R = inf gives the minority weight 0"
+            )
+        self.bias = check.flag("bias", bias)
+        self.lambda_b = check.real_at_least("lambda_b", lambda_b, 0.0)
+        if self.lambda_b > 0 and not self.bias:
+            raise ValueError(f"lambda_b={lambda_b!r} is the decay of a bias: give bias=True too")
+        if self.bias and self.lambda_b == 0 and not np.all(self.pi > 0):
+            raise ValueError(
+                "a free bias (lambda_b=0) needs a positive loss weight for every class (a class "
+                "of weight 0 would push its bias to -inf); R = inf gives the minority weight 0"
             )
         for name in ("E_W", "E_H"):  # the class properties below say why there are none
             self.__dict__.pop(name, None)
@@ -125,6 +141,8 @@ class PenalizedModel(Model):
         self.label = f"{base.label}, lambda_W={self.lambda_W:g}, lambda_H={self.lambda_H:g}" + (
             ", per-sample penalty" if self.per_sample_penalty else ""
         )
+        if self.bias:
+            self.label += f", bias decay {self.lambda_b:g}" if self.lambda_b else ", free bias"
 
     @property
     def beta(self) -> float:
@@ -179,10 +197,12 @@ class PenalizedModel(Model):
 
     def program(self) -> str:
         who = "sum_k pi_k ||h_k||^2" if self.per_sample_penalty else "||H||_F^2"
+        logit = "W h_k + b" if self.bias else "W h_k"
+        decay = " + lambda_b/2 ||b||^2" if self.lambda_b else ""
         return (
             f"penalized LPM ({self.label}, loss={self.loss!r}): minimize sum_k pi_k "
-            f"L(W h_k, k) + lambda_W/2 ||W||_F^2 + lambda_H/2 {who} over W, H in "
-            f"R^(K x p), K={self.K}"
+            f"L({logit}, k) + lambda_W/2 ||W||_F^2 + lambda_H/2 {who}{decay} over W, H in "
+            f"R^(K x p), K={self.K}" + (", b in R^K" if self.bias else "")
         )
 
     def __repr__(self) -> str:

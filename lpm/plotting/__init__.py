@@ -1,6 +1,7 @@
 """Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`
 and :mod:`lpm.plotting.heatmaps`, :mod:`lpm.plotting.compare` for a trained network
-against the LPM, :mod:`lpm.plotting.collapse_map` for the exact structure of any counts.
+against the LPM, :mod:`lpm.plotting.collapse_map` for the exact structure of any counts,
+:mod:`lpm.plotting.limits` for the limits of vanishing regularization (ETF, SELI).
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
@@ -21,6 +22,7 @@ from .figures import (
     settings_title,
     theorem5_figure,
 )
+from .limits import limit_distances, limits_figure
 
 __all__ = [
     "STYLE",
@@ -31,6 +33,8 @@ __all__ = [
     "cosine_figure",
     "curve_figure",
     "geometry_figure",
+    "limit_distances",
+    "limits_figure",
     "minority_cosine_figure",
     "network_figure",
     "phase_figure",

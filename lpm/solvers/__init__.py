@@ -10,7 +10,8 @@ Routes (each certified by :func:`lpm.certificates.certify`):
 * :mod:`~lpm.solvers.nuclear` and :mod:`~lpm.solvers.sdp` -- the nuclear-norm program
   and the paper's SDP through cvxpy (:mod:`~lpm.solvers.conic`);
 * :mod:`~lpm.solvers.nonconvex` -- ``(W, H)`` directly, by accelerated projected gradient;
-* :mod:`~lpm.solvers.penalized` -- the weight-decay form by the same routes.
+* :mod:`~lpm.solvers.penalized` -- the weight-decay form by the same routes;
+* :mod:`~lpm.solvers.max_margin` -- the max-margin limit (UF-SVM) through cvxpy.
 
 :mod:`~lpm.solvers.dispatch` chooses among them (``method="auto"``) and is what
 :func:`lpm.solve` runs.
@@ -28,6 +29,7 @@ from .dispatch import (
     solve_models,
 )
 from .lowrank import solve_lowrank
+from .max_margin import solve_max_margin
 from .nonconvex import solve_nonconvex
 from .penalized import solve_penalized, solve_penalized_counts, solve_penalized_model
 from .reduced import REDUCED_MAX_G
@@ -42,6 +44,7 @@ __all__ = [
     "solve",
     "solve_counts",
     "solve_lowrank",
+    "solve_max_margin",
     "solve_model",
     "solve_models",
     "solve_nonconvex",

@@ -39,7 +39,7 @@ def run(problem, solver: str, options: dict | None, method: str):
         problem.unpack_results(raw, chain, inverse)
     except cp.error.SolverError as exc:
         raise SolverError(f"method={method!r}: {solver} failed: {exc}") from exc
-    except (TypeError, ValueError) as exc:  # an option the solver does not know or take
+    except (TypeError, ValueError, OverflowError) as exc:  # an option it cannot take
         raise ValueError(
             f"solver_options {sorted(options or {})} for {solver}: {' '.join(str(exc).split())}"
         ) from None

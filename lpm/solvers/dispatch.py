@@ -14,6 +14,7 @@ from .. import _validation as check
 from ..certificates import Solution
 from ..model.losses import Loss
 from ..model.model import Model
+from .fixed_classifier import solve_fixed
 from .lowrank import solve as run_lowrank
 from .nonconvex import solve as run_nonconvex
 from .nuclear import solve as run_nuclear
@@ -132,8 +133,11 @@ def choose_method(model: Model) -> str:
     """The method ``"auto"`` picks: the reduced program whenever it is smaller than the
     full one (``G^2 + G < K^2`` unknowns) and has at most ``REDUCED_MAX_G`` groups, else
     the low-rank factorization from ``LOWRANK_MIN_K`` classes on and the nuclear-norm
-    program below; the SDP when the budgets are per class (no nuclear-norm form)."""
+    program below; the SDP when the budgets are per class (no nuclear-norm form); the
+    scalar program (``"reduced"``) for a fixed classifier."""
     _check_model("model", model)
+    if getattr(model, "fixed_classifier", None):
+        return "reduced"
     if model.constraint != "average":
         return "sdp"
     G = model.groups.G
@@ -196,6 +200,12 @@ def solve_models(
     out: list[Solution | None] = [None] * len(models)
     batches: dict[tuple, list[int]] = {}
     for i, (m, meth) in enumerate(zip(models, chosen)):
+        if getattr(m, "fixed_classifier", None):
+            tol = gap_tol if gap_tol is not None else default_gap_tol(m, meth)
+            out[i] = solve_fixed(
+                m, method=meth, p=dims[i], solver=solver, gap_tol=tol, solver_options=solver_options
+            )
+            continue
         if meth == "reduced":
             if m.constraint != "average":
                 raise ValueError(
@@ -238,6 +248,7 @@ def solve(
     constraint: str = "average",
     gap_tol: float | None = None,
     solver_options: dict | None = None,
+    fixed_classifier: str | None = None,
 ) -> Solution:
     r"""Solve the two-group Layer-Peeled Model.
 
@@ -293,6 +304,11 @@ def solve(
         the budget (relative targets for tiny budgets; see :func:`default_gap_tol`).
     solver_options : dict, optional
         Passed to the solver (cvxpy keyword arguments, or Newton options).
+    fixed_classifier : {None, "etf"}
+        ``"etf"``: the classifiers are fixed to a simplex ETF of the budget's norm and
+        only the features are optimized (Yang et al. 2022; see
+        :mod:`lpm.solvers.fixed_classifier`). Methods ``"reduced"`` (the default: a scalar
+        program, exact) and ``"sdp"``; the others raise ``ValueError``.
 
     Returns
     -------
@@ -320,6 +336,7 @@ def solve(
         loss_params=loss_params,
         oversample=oversample,
         constraint=constraint,
+        fixed_classifier=fixed_classifier,
     )
     return solve_model(
         model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
@@ -341,6 +358,7 @@ def solve_counts(
     constraint: str = "average",
     gap_tol: float | None = None,
     solver_options: dict | None = None,
+    fixed_classifier: str | None = None,
 ) -> Solution:
     r"""Solve the Layer-Peeled Model for any per-class sample counts.
 
@@ -362,6 +380,8 @@ def solve_counts(
     minority : array_like, optional
         Classes for the minority statistics, as indices or a boolean mask of ``K``
         entries (default: those with the smallest count).
+    fixed_classifier : {None, "etf"}
+        As for :func:`solve`.
     """
     model = Model(
         counts,
@@ -372,6 +392,7 @@ def solve_counts(
         class_weights=class_weights,
         minority=minority,
         constraint=constraint,
+        fixed_classifier=fixed_classifier,
     )
     return solve_model(
         model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options

@@ -38,6 +38,8 @@ def newton(
     if constrained == (beta is not None):
         raise ValueError("give exactly one of t (constrained) and beta (penalized)")
     P = program
+    if constrained and P.nc:
+        raise ValueError("a bias is only solved in the penalized mode")
     n, G, ny = P.n, P.G, P.ny
     t = None if t is None else np.broadcast_to(np.asarray(t, float), (n,)).copy()
     lam_pen = None if constrained else np.broadcast_to(np.asarray(beta, float) * P.K, (n,))
@@ -221,6 +223,7 @@ def newton(
     lam = multiplier(grad, gc, act) if constrained else lam_pen
     slack = (grad + lam[:, None] * gc)[:, s_cols]
     logits = P.all_logits(y)
+    biases = P.bias_values(y) if P.nc else None
     history = [[] for _ in range(n)]
     if trace:
         was_live, values, decs = (np.array(a) for a in zip(*trace))  # (iterations, n)
@@ -238,6 +241,7 @@ def newton(
             kkt_slack=slack[i],
             history=history[i],
             y=y[i].copy(),
+            bias=None if biases is None else biases[i].copy(),
         )
         for i in range(n)
     ]

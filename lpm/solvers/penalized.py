@@ -37,6 +37,7 @@ import numpy as np
 from .. import _validation as check
 from ..certificates import (
     NuclearPenalty,
+    NuclearPenaltyBias,
     PenalizedCollapseReport,
     Solution,
     SolverError,
@@ -61,10 +62,14 @@ PENALIZED_GAP_TOL = {"reduced": 1e-9, "nuclear": 1e-6, "nonconvex": 1e-6}
 
 
 def _reduced_result(model: PenalizedModel, options: dict | None):
-    """The penalized reduced program of ``model`` solved by Newton's method."""
+    """The penalized reduced program of ``model`` solved by Newton's method (with the bias
+    as extra coordinates when the model has one)."""
     g = model.groups
     og = model.group_omega
-    program = ReducedProgram(g.sizes, g.weights[None], model.loss, omega=og[None], groups=[g])
+    bias = model.lambda_b / model.beta if model.bias else None
+    program = ReducedProgram(
+        g.sizes, g.weights[None], model.loss, omega=og[None], groups=[g], bias=bias
+    )
     res = newton(program, beta=np.array([model.beta]), **newton_options(options))[0]
     if not res.converged:
         raise SolverError(f"penalized reduced solve failed for {model!r}: {res.message}")
@@ -85,13 +90,27 @@ def use_reduced(model: PenalizedModel) -> bool:
 
 
 def _nuclear_problem(model: PenalizedModel):
-    """The cvxpy problem ``min f(Z) + beta ||Omega Z||_*`` and its variable."""
+    """The cvxpy problem ``min f(Z + 1 b^T) + beta ||Omega Z||_* (+ lambda_b/2 ||b||^2)``,
+    its variable ``Z`` and the bias variable (None without a bias)."""
     import cvxpy as cp
 
-    Z = cp.Variable((model.K, model.K), name="Z")
+    K = model.K
+    Z = cp.Variable((K, K), name="Z")
     weighted = Z if not model.per_sample_penalty else cp.multiply(model.omega[:, None], Z)
-    objective = model.loss.cvx(Z, model.pi) + model.beta * cp.normNuc(weighted)
-    return cp.Problem(cp.Minimize(objective)), Z
+    b = cp.Variable(K, name="b") if model.bias else None
+    logits = Z if b is None else Z + np.ones((K, 1)) @ cp.reshape(b, (1, K), order="F")
+    objective = model.loss.cvx(logits, model.pi) + model.beta * cp.normNuc(weighted)
+    if b is not None and model.lambda_b:
+        objective = objective + 0.5 * model.lambda_b * cp.sum_squares(b)
+    return cp.Problem(cp.Minimize(objective)), Z, b
+
+
+def _certificate(model: PenalizedModel, bias=None):
+    """The certificate kind of ``model`` at a point with bias ``bias`` (K,)."""
+    omega = model.omega if model.per_sample_penalty else None
+    if not model.bias:
+        return NuclearPenalty(model.beta, omega)
+    return NuclearPenaltyBias(model.beta, omega, bias, model.lambda_b)
 
 
 def solve_penalized_model(
@@ -113,8 +132,12 @@ def solve_penalized_model(
     tol = PENALIZED_GAP_TOL[method] if gap_tol is None else check.positive_real("gap_tol", gap_tol)
     lo = model.min_exact_dimension
     started = time.perf_counter()
-    certificate = NuclearPenalty(model.beta, model.omega if model.per_sample_penalty else None)
     if method == "nonconvex":
+        if model.bias:
+            raise ValueError(
+                "method='nonconvex' does not take a bias; a model with bias=True is solved by "
+                "method='reduced' or method='nuclear'"
+            )
         p = model.K if p is None else p
         return run_nonconvex(model, p=p, solver=solver, gap_tol=tol, solver_options=solver_options)
     why = f"the convex form is exact only for p >= {lo} with K={model.K} and this loss"
@@ -123,6 +146,7 @@ def solve_penalized_model(
         if solver not in (None, "newton"):
             raise ValueError(f"method='reduced' uses its own Newton solver, got solver={solver!r}")
         res = _reduced_result(model, solver_options)
+        bias = None if res.bias is None else res.bias[model.groups.labels]
         return certify(
             model,
             res.logits,
@@ -134,11 +158,16 @@ def solve_penalized_model(
             message=res.message,
             iterations=res.iterations,
             collapse=penalized_report_from_result(model, res),
-            certificate=certificate,
+            certificate=_certificate(model, bias),
         )
     solver = (check.solver_name(solver) or DEFAULT_SOLVER).upper()
-    prob, Z = _nuclear_problem(model)
+    prob, Z, b = _nuclear_problem(model)
     converged, message, iterations = run(prob, solver, solver_options, "nuclear")
+    bias = None
+    if b is not None:
+        bias = np.asarray(b.value, float)
+        if model.loss.shift_invariant:  # b + c 1 changes nothing: report the centered one
+            bias = bias - bias.mean()
     return certify(
         model,
         DenseLogits(Z.value.copy()),
@@ -150,7 +179,7 @@ def solve_penalized_model(
         message=message,
         converged=converged,
         iterations=iterations,
-        certificate=certificate,
+        certificate=_certificate(model, bias),
     )
 
 
@@ -170,6 +199,8 @@ def solve_penalized(
     oversample: float = 1.0,
     gap_tol: float | None = None,
     solver_options: dict | None = None,
+    bias: bool = False,
+    lambda_b: float = 0.0,
 ) -> Solution:
     r"""Solve the two-group Layer-Peeled Model with weight decay.
 
@@ -190,6 +221,10 @@ def solve_penalized(
         Positive, finite weight-decay coefficients.
     per_sample_penalty : bool
         Penalize each sample's feature (weights :math:`\pi_k`) instead of each class mean.
+    bias, lambda_b
+        A classifier bias, logits :math:`W h + b`, free (``lambda_b=0``) or with the
+        decay :math:`\tfrac{\lambda_b}{2}\lVert b\rVert^2` (``"reduced"`` and
+        ``"nuclear"``; the bias is :attr:`lpm.Solution.bias`).
     method : {"auto", "reduced", "nuclear", "nonconvex"}
         ``"reduced"``: the symmetry-reduced program by Newton's method (penalized mode);
         ``"nuclear"``: the nuclear-norm form through cvxpy; ``"nonconvex"``: accelerated
@@ -218,6 +253,8 @@ def solve_penalized(
         loss_params=loss_params,
         oversample=oversample,
         per_sample_penalty=per_sample_penalty,
+        bias=bias,
+        lambda_b=lambda_b,
     )
     return solve_penalized_model(
         model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options
@@ -239,6 +276,8 @@ def solve_penalized_counts(
     minority=None,
     gap_tol: float | None = None,
     solver_options: dict | None = None,
+    bias: bool = False,
+    lambda_b: float = 0.0,
 ) -> Solution:
     r"""Solve the Layer-Peeled Model with weight decay for any per-class sample counts
     (see :func:`solve_penalized`; ``counts``, ``class_weights`` and ``minority`` as for
@@ -252,6 +291,8 @@ def solve_penalized_counts(
         class_weights=class_weights,
         minority=minority,
         per_sample_penalty=per_sample_penalty,
+        bias=bias,
+        lambda_b=lambda_b,
     )
     return solve_penalized_model(
         model, method=method, solver=solver, p=p, gap_tol=gap_tol, solver_options=solver_options

@@ -66,7 +66,8 @@ class ReducedResult:
     fixed: np.ndarray  # groups held at s_g = 0 at the end (with K_g >= 2)
     kkt_slack: np.ndarray  # d Lagrangian / d s_g; >= 0 for every held group at the optimum
     history: list  # (objective, Newton decrement) per iteration
-    y: np.ndarray | None = None  # final solver coordinates (A, B, s)
+    y: np.ndarray | None = None  # final solver coordinates (A, B, s[, c])
+    bias: np.ndarray | None = None  # the bias of each group, b_g (programs with a bias)
 
 
 class ReducedProgram:
@@ -82,9 +83,17 @@ class ReducedProgram:
     omega : ndarray, shape (n, G), optional
         Positive group scalings of the norm: the budget or penalty is on
         :math:`\lVert \Omega Z\rVert_*`, :math:`\Omega` = diag(omega) (default: identity).
+    bias : float, optional
+        Penalized mode only: logits :math:`Z + \mathbf 1 b^\top` with a bias ``b`` constant
+        on groups, free (``0.0``) or with the decay :math:`\tfrac{\lambda_b}{2}\lVert
+        b\rVert^2` relative to the penalty weight (``bias = lambda_b / beta``); ``None``: no
+        bias. Its coordinates ``c`` follow ``s`` in ``y``: :math:`\hat M \mathrel{+}=
+        \sqrt\kappa\,(Qc)^\top`, i.e. :math:`b_h = (Qc)_h/\sqrt{\kappa_h}` (for a
+        shift-invariant loss :math:`\sum_h K_h b_h = 0`, the bias's one free direction of
+        no effect removed).
     """
 
-    def __init__(self, sizes, weights, loss: Loss, omega=None, groups=None):
+    def __init__(self, sizes, weights, loss: Loss, omega=None, groups=None, bias=None):
         sizes = np.asarray(sizes, dtype=int)
         G = sizes.size
         weights = np.atleast_2d(np.asarray(weights, dtype=float))
@@ -147,8 +156,11 @@ class ReducedProgram:
         self.Ek[np.arange(self.nb), self.qi_, self.pi_] = 1.0
         self.EkQT = self.Ek @ self.Q.T  # (nb, r, G)
         self.nA = G * r
-        self.ny = self.nA + self.nb + G
         self.s0 = self.nA + self.nb
+        self.bias = bias
+        self.nc = 0 if bias is None else r  # bias coordinates, after s
+        self.c0 = self.s0 + G
+        self.ny = self.c0 + self.nc
         # linear map u = (vec M_hat, s) -> compressed rows V (G x (G+2)), row-major
         nu = G * G + G
         L = np.zeros((G, G + 2, nu))
@@ -171,10 +183,14 @@ class ReducedProgram:
         self.mult_rows = np.tile(mult, (self.n, 1))
         # budget c(y) = (||A||^2 + ||B||^2)/2 + sum_g (m_g/K) omega_g s_g
         self.c_lin = np.zeros((self.n, self.ny))
-        self.c_lin[:, self.s0 :] = self.m / self.K * self.omega
-        self.c_hess = np.concatenate([np.ones(self.nA), self.dup, np.zeros(G)])
+        self.c_lin[:, self.s0 : self.s0 + G] = self.m / self.K * self.omega
+        self.c_hess = np.concatenate(
+            [np.ones(self.nA), self.dup, np.zeros(G), np.full(self.nc, bias or 0.0)]
+        )
         self.s_scale = np.ones(self.ny)  # retraction: (A, B) scale by beta, s by beta^2
-        self.s_scale[self.s0 :] = 2.0
+        self.s_scale[self.s0 : self.c0] = 2.0
+        # d M_hat / d c: M_hat_gh += sqrt(kappa_g) (Q c)_h (the bias, not scaled by omega)
+        self.bias_jac = np.einsum("g,hk->ghk", np.sqrt(self.kappa), self.Q).reshape(G * G, r)
         # selector eye(G)/omega for the Jacobian of M_hat with respect to A
         self.eye_om = np.eye(G)[None, :, None, :, None] / self.omega[:, :, None, None, None]
 
@@ -183,7 +199,18 @@ class ReducedProgram:
         n = y.shape[0]
         A = y[:, : self.nA].reshape(n, self.G, self.r)
         B = y[:, self.nA : self.s0][:, self.Bidx]
-        return A, B, y[:, self.s0 :]
+        return A, B, y[:, self.s0 : self.c0]
+
+    def bias_values(self, y) -> np.ndarray:
+        """The bias of each group, ``b_h`` (n, G) (zeros without a bias)."""
+        if not self.nc:
+            return np.zeros((y.shape[0], self.G))
+        return (y[:, self.c0 :] @ self.Q.T) / np.sqrt(self.kappa)
+
+    def _bias_block(self, y) -> np.ndarray:
+        """The bias's part of ``M_hat``, (n, G, G): ``sqrt(kappa) (Q c)^T``."""
+        v = y[:, self.c0 :] @ self.Q.T
+        return np.sqrt(self.kappa)[None, :, None] * v[:, None, :]
 
     def logits(self, y, i: int) -> GroupedLogits:
         """The grouped logits of problem ``i``.
@@ -210,7 +237,7 @@ class ReducedProgram:
         if snap.size:
             S = np.where(tiny, 0.0, S)
             Mh[snap] = (U[snap] * S[snap, None, :]) @ Vt[snap]
-        Mh *= self.K
+        Mh *= self.K  # the logits without the bias (whose values are bias_values(y))
         return [GroupedLogits(self.groups[first + i], Mh[i], s[i].copy()) for i in range(n)]
 
     def budget(self, y):
@@ -233,7 +260,7 @@ class ReducedProgram:
             root = np.sqrt(c / self.K)
             y[:, : self.nA] = (root * self.omega[:, :, None] * self.Q[None]).reshape(self.n, -1)
             y[:, self.nA : self.s0] = np.where(self.pi_ == self.qi_, root, 0.0)
-        y[:, self.s0 :] = np.where(self.m > 0, c, 0.0)
+        y[:, self.s0 : self.c0] = np.where(self.m > 0, c, 0.0)
         if self.budget(y).min() <= 0:  # nothing to scale (K = 1)
             return y
         return self.retract(y, t)
@@ -245,6 +272,8 @@ class ReducedProgram:
         A, B, s = self.split(y)
         P = B @ self.Q.T  # (n, r, G)
         Mh = (A @ P) / self.omega[:n, :, None]
+        if self.nc:
+            Mh = Mh + self._bias_block(y)
         u = np.concatenate([Mh.reshape(n, G * G), s], axis=1)
         V = np.einsum("na,ma->nm", u, self.L).reshape(n * G, G + 2)
         out = self.loss.rows(V, self.mult_rows[: n * G], hessian=hessian)
@@ -257,7 +286,9 @@ class ReducedProgram:
         S = A.transpose(0, 2, 1) @ gX
         S = S + S.transpose(0, 2, 1)
         grad[:, self.nA : self.s0] = S[:, self.pi_, self.qi_] * self.half_diag
-        grad[:, self.s0 :] = gu[:, G * G :]
+        grad[:, self.s0 : self.c0] = gu[:, G * G :]
+        if self.nc:
+            grad[:, self.c0 :] = gu[:, : G * G] @ self.bias_jac
         if not hessian:
             return value, grad, None
         hV = self.w[:n, :, None, None] * out[2].reshape(n, G, G + 2, G + 2)
@@ -269,7 +300,9 @@ class ReducedProgram:
         )
         JB = (A[:, None] @ self.EkQT[None]) / self.omega[:n, None, :, None]  # (n, nb, G, G)
         J[:, : G * G, self.nA : self.s0] = JB.reshape(n, self.nb, G * G).transpose(0, 2, 1)
-        J[:, G * G :, self.s0 :] = np.eye(G)
+        J[:, G * G :, self.s0 : self.c0] = np.eye(G)
+        if self.nc:
+            J[:, : G * G, self.c0 :] = self.bias_jac
         H = J.transpose(0, 2, 1) @ Hu @ J
         cross = (gX[:, None] @ self.Ek[None]).reshape(n, self.nb, self.nA)  # bilinear X = AB
         H[:, self.nA : self.s0, : self.nA] += cross
