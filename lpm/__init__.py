@@ -55,12 +55,17 @@ from .geometry import (
     variability_cdnv,
 )
 from .model import (
+    LDAM,
+    ClassAffineLoss,
+    ClassDependentTemperature,
     CrossEntropy,
     LabelSmoothing,
+    LogitAdjusted,
     Loss,
     Model,
     PenalizedModel,
     SquaredLoss,
+    VectorScaling,
     counts,
     get_loss,
 )
@@ -99,11 +104,15 @@ del _old, _new
 
 __all__ = [
     "BalancedOptimum",
+    "ClassAffineLoss",
+    "ClassDependentTemperature",
     "ClassMeans",
     "CollapseReport",
     "Comparison",
     "CrossEntropy",
+    "LDAM",
     "LabelSmoothing",
+    "LogitAdjusted",
     "Loss",
     "METHODS",
     "MinorityCollapseCheck",
@@ -115,6 +124,7 @@ __all__ = [
     "SolverError",
     "SquaredLoss",
     "SweepTable",
+    "VectorScaling",
     "balanced_optimum",
     "choose_method",
     "class_means",

@@ -29,7 +29,7 @@ import numpy as np
 from .. import _validation as check
 from ..certificates import SolverError, undecided_reason
 from ..model.losses import get_loss
-from ..model.model import Model, two_group_weights
+from ..model.model import Model, bind_loss, two_group_weights
 from ..model.unconstrained import unconstrained_minimizer
 from ..solvers import two_groups
 from ..solvers.reduced import solve_constrained
@@ -40,6 +40,24 @@ def _two_group_weights(K_A, K_B, R):
     return np.column_stack(two_group_weights(K_A, K_B, R))
 
 
+def two_group_loss(loss, K_A: int, K_B: int, R: float):
+    """``loss`` for the two-group model at ``R``: bound to its counts (``R`` for the
+    majority, 1 for the minority) when its parameters depend on them
+    (:mod:`lpm.model.adjusted`), else itself. ValueError when the bound coefficients
+    are not the same on all majority and on all minority classes (explicit per-class
+    vectors), which the two-group program needs."""
+    if not loss.class_dependent:
+        return loss
+    bound = bind_loss(loss, np.repeat([R, 1.0], [K_A, K_B]))
+    table = bound.class_table()
+    if np.any(table[:K_A] != table[0]) or np.any(table[K_A:] != table[K_A]):
+        raise ValueError(
+            f"loss {loss!r} must have the same coefficients on the {K_A} majority and on "
+            f"the {K_B} minority classes for the two-group model"
+        )
+    return bound
+
+
 def _margins(K_A, K_B, R, E_W, E_H, loss):
     """``(phi, results)``: the margin at each ``R`` (NaN where the restricted solve did
     not converge) and the solver results."""
@@ -47,7 +65,15 @@ def _margins(K_A, K_B, R, E_W, E_H, loss):
     sizes = np.array([K_A, K_B])
     weights = _two_group_weights(K_A, K_B, R)
     tau = (K_A + K_B) * math.sqrt(E_W * E_H)
-    results = solve_constrained(sizes, weights, loss, tau, force_zero=[1])
+    if loss.class_dependent:  # one loss per R
+        results = [
+            solve_constrained(
+                sizes, w[None], two_group_loss(loss, K_A, K_B, r), tau, force_zero=[1]
+            )[0]
+            for r, w in zip(R, weights)
+        ]
+    else:
+        results = solve_constrained(sizes, weights, loss, tau, force_zero=[1])
     # d Lagrangian / d s_B = (K_B - 1)(lambda - gamma_B)
     phi = np.array([r.kkt_slack[1] / (K_B - 1) if r.converged else math.nan for r in results])
     return phi, results
@@ -86,7 +112,9 @@ class _Margin:
 
     The search works on :math:`\psi = \log(1 + \varphi/\pi_B)`, of the sign of
     :math:`\varphi`: for cross-entropy :math:`\psi = \log(\lambda (K_A R + K_B))`, about
-    linear in :math:`\log R` where :math:`\varphi` itself spans hundreds of decades.
+    linear in :math:`\log R` where :math:`\varphi` itself spans hundreds of decades. For
+    a class-dependent loss (:mod:`lpm.model.adjusted`, bound to the counts at each ``R``)
+    :math:`\psi = \log(\lambda/\gamma_B)`, of the same sign and shape.
     """
 
     def __init__(self, K_A, K_B, EWEH, loss):
@@ -104,6 +132,7 @@ class _Margin:
             return self.cold[x]
         R = math.exp(x) if x != math.inf else math.inf
         weights = _two_group_weights(self.K_A, self.K_B, R)
+        loss = two_group_loss(self.loss, self.K_A, self.K_B, R)
         try:
             if self.kernel:
                 if start is None and not cold and self.warm:
@@ -112,15 +141,19 @@ class _Margin:
                     self.sizes, weights, self.loss, [self.tau], None, force_zero=[1], starts=[start]
                 )[0]
             else:
-                res = solve_constrained(self.sizes, weights, self.loss, self.tau, force_zero=[1])[0]
+                res = solve_constrained(self.sizes, weights, loss, self.tau, force_zero=[1])[0]
         except SolverError as exc:
             raise self.failure(R, str(exc)) from None
         if not res.converged:
             raise self.failure(R, res.message)
         phi = float(res.kkt_slack[1]) / (self.K_B - 1)
-        pi_B = float(weights[0, 1])
-        ratio = phi / pi_B if pi_B > 0 else math.inf
-        psi = math.log1p(ratio) if ratio > -0.5 else ratio  # the sign of phi, either way
+        if self.loss.class_dependent:  # log(lambda / gamma_B), gamma_B = lambda - phi > 0
+            ratio = -phi / res.multiplier if res.multiplier > 0 else -math.copysign(1.0, phi)
+            psi = -math.log1p(ratio) if ratio < 0.5 else -ratio
+        else:
+            pi_B = float(weights[0, 1])
+            ratio = phi / pi_B if pi_B > 0 else math.inf
+            psi = math.log1p(ratio) if ratio > -0.5 else ratio  # the sign of phi, either way
         if res.y is not None:
             self.warm[x] = res.y
         if phi < 0 and (self.below is None or x > self.below):
@@ -137,10 +170,10 @@ class _Margin:
             else ""
         )
         reason = (
-            f"E_W*E_H = {self.EWEH:g} is too large for double precision"
-            if self.loss.name == "ce"
-            else f"the {self.loss.name} loss has a finite minimizer, and the collapse test "
+            f"the {self.loss.name} loss has a finite minimizer, and the collapse test "
             f"degenerates when the norm budget goes slack as R grows"
+            if self.loss.has_finite_minimizer
+            else f"E_W*E_H = {self.EWEH:g} is too large for double precision"
         )
         return SolverError(
             f"R_0 not found: the collapsed-restricted program could not be solved at "
@@ -266,7 +299,7 @@ def _threshold(K_A, K_B, EWEH, rtol, loss_obj, hint=None):
     except OverflowError:
         # cross-entropy always collapses at R = inf (gamma_B = 0 < lambda); another loss
         # may not, and then it never does
-        if loss_obj.name != "ce" and phi(math.inf)[1] < 0:
+        if loss_obj.has_finite_minimizer and phi(math.inf)[1] < 0:
             return math.inf, None
         raise OverflowError(
             f"R_0 exceeds 1e307, beyond double precision, for E_W*E_H = {EWEH:g} "
@@ -390,6 +423,7 @@ def _full_solve(K_A, K_B, R, tau, loss, start=None):
     if two_groups.handles(loss):
         res = two_groups.solve_two_groups(sizes, weights, loss, [tau], None, starts=[start])
         return res[0], weights[0]
+    loss = two_group_loss(loss, K_A, K_B, R)
     return solve_constrained(sizes, weights, loss, tau)[0], weights[0]
 
 

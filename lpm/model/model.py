@@ -123,7 +123,7 @@ class Model:
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
-        self.loss = get_loss(loss, **(loss_params or {}))
+        self.loss = bind_loss(get_loss(loss, **(loss_params or {})), counts)
         self.constraint = check.choice("constraint", constraint, CONSTRAINTS)
         self.pi = pi
         self.counts = counts
@@ -173,7 +173,10 @@ class Model:
                 )
             counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
-        if pi_A == pi_B:
+        loss = get_loss(loss, **(loss_params or {}))
+        if loss.class_dependent:  # grouped by weight and coefficients (see groups)
+            groups = None
+        elif pi_A == pi_B:
             groups = Groups(np.zeros(K, int), np.array([K]), np.array([pi_A]), np.array([0]))
         else:
             groups = Groups(
@@ -189,7 +192,7 @@ class Model:
             E_W=E_W,
             E_H=E_H,
             loss=loss,
-            loss_params=loss_params,
+            loss_params=None,
             minority=np.arange(K_A, K),
             constraint=constraint,
             groups=groups,
@@ -202,7 +205,10 @@ class Model:
 
     @cached_property
     def groups(self) -> Groups:
-        """Classes grouped by equal loss weight."""
+        """Classes grouped by equal loss weight (and, for a class-dependent loss, equal
+        coefficients: :meth:`lpm.model.adjusted.ClassAffineLoss.class_table`)."""
+        if self.loss.class_dependent:
+            return group_by_weight(self.pi, self.loss.class_table())
         return group_by_weight(self.pi)
 
     @property
@@ -226,9 +232,11 @@ class Model:
         """Smallest feature dimension p at which the convex relaxation is exact.
 
         A shift-invariant loss (cross-entropy, label smoothing) has an optimum with
-        ``Z 1 = 0``, so rank ``K - 1`` suffices; other losses need ``K``.
+        ``Z 1 = 0``, and a class-dependent one of :mod:`lpm.model.adjusted` one with
+        ``Z v = 0`` (:meth:`lpm.Loss.invariant_direction`), so rank ``K - 1`` suffices;
+        other losses need ``K``.
         """
-        return max(1, self.K - 1) if self.loss.shift_invariant else self.K
+        return max(1, self.K - 1) if self.loss.has_invariant_direction else self.K
 
     @property
     def majority(self) -> np.ndarray:
@@ -264,6 +272,19 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.label}, E_W={self.E_W:g}, E_H={self.E_H:g}, loss={self.loss!r})"
+
+
+def bind_loss(loss: Loss, counts) -> Loss:
+    """``loss`` bound to the model's class counts (:meth:`lpm.Loss.bind`); a ValueError
+    for a class-dependent loss and no counts (the limit ``R = inf``)."""
+    if not loss.class_dependent:
+        return loss
+    if counts is None or not np.all(np.isfinite(counts)):
+        raise ValueError(
+            f"loss {loss.name!r} sets its parameters from the class counts, and the limit "
+            "problem R = inf has none (its minority count is 0): use a finite R"
+        )
+    return loss.bind(counts)
 
 
 def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
