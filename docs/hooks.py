@@ -36,6 +36,7 @@ def _make_figures(directory: Path) -> list[str]:
     save(plotting.geometry_figure(lpm.solve(5, 5, 5.0, 1.0, 5.0)), "geometry")
     over = lpm.sweep(5, 5, R=1000.0, E_W=1.0, E_H=5.0, oversample=np.geomspace(1, 1000, 16))
     save(plotting.curve_figure(over, "oversample", "minority_cosine"), "oversampling")
+    save(plotting.mitigation_figure(lpm.mitigation_study().table), "mitigation")
     _network_figures(save)
     return made
 

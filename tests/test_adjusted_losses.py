@@ -358,3 +358,32 @@ def test_grouped_derivatives_need_the_classes_of_a_class_dependent_loss():
     g = model.groups
     with pytest.raises(ValueError, match="classes"):
         grouped_derivatives(g.sizes, g.weights, np.eye(3), np.ones(3), model.loss)
+
+
+@pytest.mark.parametrize("name", ["logit_adjusted", "cdt", "vs"])
+@pytest.mark.parametrize("R", [30.0, 1000.0])
+def test_collapsed_minority_gradient_is_its_weight_times_its_scale(name, R):
+    """At a collapsed minority the own and the other minority logits are equal, before
+    and after the map, so the KKT quantity is gamma_B = pi_B a_B (cross-entropy: pi_B):
+    the collapse test reads lambda >= pi_B (n_B / n_max)^gamma for CDT and VS."""
+    model = lpm.Model.two_group(5, 5, R, 1.0, 5.0, loss=name)
+    report = lpm.collapse_report(model)
+    assert report.minority_collapsed
+    a_B = (1.0 / R) ** 0.3 if name != "logit_adjusted" else 1.0
+    assert report.gamma[1] == pytest.approx(model.pi[-1] * a_B, rel=1e-13)
+    assert report.multiplier >= report.gamma[1]
+
+
+def test_ldam_collapse_quantity():
+    """LDAM: the own logit carries the margin, p_own = exp(-s Delta_B) p_other, and
+    gamma_B = s pi_B (1 - p_own + p_other) at the collapsed optimum."""
+    loss = lpm.LDAM(s=1.0)
+    model = lpm.Model.two_group(5, 5, 50.0, 1.0, 5.0, loss=loss)
+    report = lpm.collapse_report(model)
+    assert report.minority_collapsed
+    d, e, C = report.logits.entries()
+    margin = model.loss.own[-1] / -1.0  # s Delta_B, s = 1
+    row = np.r_[d[1] - margin, np.full(4, e[1]), np.full(5, C[1, 0])]
+    p = np.exp(row - logsumexp(row))
+    assert p[0] == pytest.approx(np.exp(-margin) * p[1], rel=1e-14)
+    assert report.gamma[1] == pytest.approx(model.pi[-1] * (1 - p[0] + p[1]), rel=1e-12)

@@ -1,5 +1,6 @@
 """Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`,
-and :mod:`lpm.plotting.compare` for a trained network against the LPM.
+:mod:`lpm.plotting.compare` for a trained network against the LPM, and
+:mod:`lpm.plotting.mitigation` for the remedies of Minority Collapse compared.
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
@@ -18,6 +19,7 @@ from .figures import (
     setting_label,
     theorem5_figure,
 )
+from .mitigation import mitigation_figure
 
 __all__ = [
     "STYLE",
@@ -27,6 +29,7 @@ __all__ = [
     "curve_figure",
     "geometry_figure",
     "minority_cosine_figure",
+    "mitigation_figure",
     "network_figure",
     "phase_figure",
     "save_figure",
