@@ -387,3 +387,24 @@ def test_ldam_collapse_quantity():
     p = np.exp(row - logsumexp(row))
     assert p[0] == pytest.approx(np.exp(-margin) * p[1], rel=1e-14)
     assert report.gamma[1] == pytest.approx(model.pi[-1] * (1 - p[0] + p[1]), rel=1e-12)
+
+
+def test_per_class_budgets_by_the_sdp_and_the_nonconvex_route():
+    for name, params in (("vs", {}), ("ldam", {"s": 2.0})):
+        kw = dict(loss=name, loss_params=params, constraint="per_class")
+        sdp = lpm.solve(3, 2, 10.0, 1.0, 2.0, method="sdp", solver="CLARABEL", **kw)
+        direct_W_H = lpm.solve(3, 2, 10.0, 1.0, 2.0, method="nonconvex", **kw)
+        assert direct_W_H.gap < 1e-9
+        assert sdp.objective == pytest.approx(direct_W_H.objective, abs=1e-7)
+
+
+@pytest.mark.parametrize("name", ["cdt", "vs"])
+def test_permuting_classes_permutes_the_solution(name):
+    counts = np.array([9.0, 1.0, 3.0, 9.0, 1.0])
+    perm = np.array([3, 1, 4, 0, 2])
+    a = lpm.solve_counts(counts, 1.0, 2.0, loss=name)
+    b = lpm.solve_counts(counts[perm], 1.0, 2.0, loss=name)
+    assert b.objective == pytest.approx(a.objective, rel=1e-13)
+    np.testing.assert_allclose(
+        b.classifier_gram(), a.classifier_gram()[np.ix_(perm, perm)], atol=1e-12
+    )

@@ -127,10 +127,6 @@ class ClassAffineLoss(Loss):
         bound.__dict__.pop("_hash", None)
         return bound
 
-    @property
-    def is_bound(self) -> bool:
-        return self.scale is not None
-
     def _require_bound(self, K: int | None = None) -> None:
         if self.scale is None:
             raise ValueError(
