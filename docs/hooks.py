@@ -37,6 +37,7 @@ def _make_figures(directory: Path) -> list[str]:
     over = lpm.sweep(5, 5, R=1000.0, E_W=1.0, E_H=5.0, oversample=np.geomspace(1, 1000, 16))
     save(plotting.curve_figure(over, "oversample", "minority_cosine"), "oversampling")
     save(plotting.limits_figure(5, 5, 10.0), "limits")
+    save(plotting.mitigation_figure(lpm.mitigation_study().table), "mitigation")
     _network_figures(save)
     return made
 

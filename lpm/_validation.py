@@ -107,6 +107,26 @@ def positive_vector(name: str, values, *, allow_zero: bool = False) -> np.ndarra
     return arr
 
 
+def real_vector(name: str, values) -> np.ndarray:
+    """A non-empty 1-D array of finite reals."""
+    try:
+        if np.asarray(values).dtype.kind not in "iuf":  # not strings, not booleans
+            raise TypeError
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of real numbers, got an array of "
+            f"shape {arr.shape}"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite for every class; entry {i} is {arr[i]}")
+    return arr
+
+
 def feature_dimension(value, minimum: int, why: str) -> int:
     """The feature dimension p, at least ``minimum`` (``why`` explains the bound) and at
     most :data:`MAX_CLASSES`."""

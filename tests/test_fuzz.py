@@ -281,6 +281,37 @@ CASES = [
         dict(W=np.eye(3, 2), features=FEATURES, labels=[0, 0, 1, 1, 2]),
         ("W", "features", "labels", "counts", "E_W", "E_H", "center", "bias", "loss", "method"),
     ),
+    # the class-dependent losses (issue 13), through a solve at counts they bind to
+    (
+        "LogitAdjusted",
+        lambda **kw: lpm.solve_counts([3.0, 1.0, 1.0], loss=lpm.LogitAdjusted(**kw)),
+        dict(tau=1.0),
+        ("tau", "prior"),
+    ),
+    (
+        "ClassDependentTemperature",
+        lambda **kw: lpm.solve_counts([3.0, 1.0, 1.0], loss=lpm.ClassDependentTemperature(**kw)),
+        dict(gamma=0.3),
+        ("gamma", "temperatures"),
+    ),
+    (
+        "VectorScaling",
+        lambda **kw: lpm.solve_counts([3.0, 1.0, 1.0], loss=lpm.VectorScaling(**kw)),
+        dict(gamma=0.3, tau=1.0),
+        ("gamma", "tau", "Delta", "iota"),
+    ),
+    (
+        "LDAM",
+        lambda **kw: lpm.solve_counts([3.0, 1.0, 1.0], loss=lpm.LDAM(**kw)),
+        dict(s=2.0),
+        ("max_margin", "s", "margins"),
+    ),
+    (
+        "mitigation_study",
+        lpm.mitigation_study,
+        dict(R=[10.0], remedies=("none", "vs"), progress=False),
+        ("K_A", "K_B", "E_W", "E_H", "R", "oversample", "remedies", "rtol", "progress"),
+    ),
     (
         "counts.long_tailed",
         lpm.counts.long_tailed,
@@ -310,6 +341,8 @@ NOT_CALLED = {
     "BalancedOptimum",
     "CollapseReport",
     "MaxMarginSolution",
+    "MitigationStudy",
+    "ClassAffineLoss",  # the base class of the class-dependent losses: fuzzed through them
     "MinorityCollapseCheck",
     "PairStats",
     "Solution",

@@ -137,7 +137,7 @@ def test_budget_products_outside_the_double_range_are_refused_up_front(E_W, E_H,
 
 
 def test_the_largest_budget_product_is_where_the_etf_loss_reaches_the_floor():
-    from lpm.model.model import LOSS_FLOOR, max_budget_product
+    from lpm.model.precision import LOSS_FLOOR, max_budget_product
 
     for K in (2, 10, 1000):
         top = max_budget_product(lpm.CrossEntropy(), K)

@@ -3,7 +3,8 @@ threshold :math:`R_0` of Minority Collapse, whether the optimum is a simplex ETF
 closed forms the solvers are checked against.
 
 * :mod:`~lpm.analysis.collapse`: the exact collapse test of every group;
-* :mod:`~lpm.analysis.threshold`: :math:`R_0` of the two-group model;
+* :mod:`~lpm.analysis.margin`: the collapse margin :math:`\varphi(R)` of the two-group
+  model, and :mod:`~lpm.analysis.threshold`: its root :math:`R_0`;
 * :mod:`~lpm.analysis.etf`: the exact simplex-ETF test;
 * :mod:`~lpm.analysis.theory`: closed forms (the balanced optimum of Theorem 1, the
   collapse thresholds of weight decay, the max-margin geometry).
@@ -15,6 +16,7 @@ on request (:func:`lpm.certificates.register_exact_tests`).
 from ..certificates import CollapseReport, register_exact_tests
 from .collapse import collapse_report, collapse_unavailable
 from .etf import etf_is_optimal, etf_point
+from .margin import collapse_margin
 from .theory import (
     BalancedOptimum,
     SeliGeometry,
@@ -26,7 +28,7 @@ from .theory import (
     penalized_threshold_ratio,
     seli,
 )
-from .threshold import CONFIRM_RTOL, collapse_margin, collapse_threshold
+from .threshold import CONFIRM_RTOL, collapse_threshold
 
 register_exact_tests(
     collapse_report=collapse_report,

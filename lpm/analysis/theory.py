@@ -13,8 +13,8 @@ from .. import _validation as check
 from ..certificates.max_margin import margin_counts, max_margin_bound, polar_multipliers
 from ..model.logits import helmert_basis
 from ..model.losses import CrossEntropy, LabelSmoothing, SquaredLoss, get_loss
-from ..model.model import safe_product_sqrt, safe_ratio_sqrt
 from ..model.penalized import PenalizedModel
+from ..model.precision import safe_product_sqrt, safe_ratio_sqrt
 
 
 @dataclass(frozen=True)

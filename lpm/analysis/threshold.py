@@ -29,133 +29,12 @@ import numpy as np
 from .. import _validation as check
 from ..certificates import SolverError, undecided_reason
 from ..model.losses import get_loss
-from ..model.model import Model, two_group_weights
+from ..model.model import Model
 from ..model.unconstrained import unconstrained_minimizer
 from ..solvers import two_groups
 from ..solvers.reduced import solve_constrained
+from .margin import X_MAX, Margin, checked_args, group_weights, two_group_loss
 from .theory import penalized_threshold_ratio
-
-
-def _two_group_weights(K_A, K_B, R):
-    """(n, 2) group weights of the two-group model over the ratios ``R``."""
-    return np.column_stack(two_group_weights(K_A, K_B, R))
-
-
-def _margins(K_A, K_B, R, E_W, E_H, loss):
-    """``(phi, results)``: the margin at each ``R`` (NaN where the restricted solve did
-    not converge) and the solver results."""
-    loss = get_loss(loss)
-    sizes = np.array([K_A, K_B])
-    weights = _two_group_weights(K_A, K_B, R)
-    tau = (K_A + K_B) * math.sqrt(E_W * E_H)
-    results = solve_constrained(sizes, weights, loss, tau, force_zero=[1])
-    # d Lagrangian / d s_B = (K_B - 1)(lambda - gamma_B)
-    phi = np.array([r.kkt_slack[1] / (K_B - 1) if r.converged else math.nan for r in results])
-    return phi, results
-
-
-def _checked(K_A, K_B, E_W, E_H, loss):
-    """The arguments checked as the two-group model checks them (``K_B >= 2``: one
-    minority class cannot collapse)."""
-    K_B = check.class_count("K_B", K_B, minimum=2)
-    model = Model.two_group(K_A, K_B, 1.0, E_W, E_H, loss=loss)
-    return model.two_group_params[0], K_B, model.E_W, model.E_H
-
-
-def collapse_margin(
-    K_A: int, K_B: int, R, E_W: float = 1.0, E_H: float = 1.0, *, loss="ce"
-) -> np.ndarray:
-    r""":math:`\varphi(R) = \lambda - \gamma_B` at the optimum with the minority held
-    collapsed: >= 0 exactly when Minority Collapse is optimal. Vectorized over ``R``.
-
-    Raises
-    ------
-    SolverError
-        When the restricted program is not solved at some ``R`` (the message names it).
-    """
-    K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
-    R = np.array([check.positive_real("R", r, allow_inf=True) for r in check.values("R", R)])
-    phi, results = _margins(K_A, K_B, R, E_W, E_H, loss)
-    bad = np.flatnonzero(np.isnan(phi))
-    if bad.size:
-        i = int(bad[0])
-        raise SolverError(
-            f"the collapsed-restricted solve failed at R={R[i]:g}: {results[i].message}"
-        )
-    return phi
-
-
-#: ``x = log R`` of the largest ratio the search considers (``R = 1e307``)
-X_MAX = 307 * math.log(10.0)
-
-
-class _Margin:
-    r""":math:`\varphi(x)` at :math:`R = e^x` for one ``(K_A, K_B, E_W E_H, loss)``, one
-    restricted solve per evaluation, warm-started from the nearest point solved (or from
-    ``start``; ``cold=True``: from the solver's own start, the canonical evaluations).
-
-    The search works on :math:`\psi = \log(1 + \varphi/\pi_B)`, of the sign of
-    :math:`\varphi`: for cross-entropy :math:`\psi = \log(\lambda (K_A R + K_B))`, about
-    linear in :math:`\log R` where :math:`\varphi` itself spans hundreds of decades.
-    """
-
-    def __init__(self, K_A, K_B, EWEH, loss):
-        self.K_A, self.K_B, self.EWEH, self.loss = K_A, K_B, EWEH, loss
-        self.sizes = np.array([K_A, K_B])
-        self.tau = (K_A + K_B) * math.sqrt(EWEH)
-        self.kernel = two_groups.handles(loss)
-        self.warm: dict[float, np.ndarray] = {}  # x -> final solver coordinates
-        self.cold: dict[float, tuple] = {}
-        self.below: float | None = None  # largest x known with phi < 0
-
-    def __call__(self, x: float, cold: bool = False, start=None):
-        """``(psi, phi, result)`` at ``x``."""
-        if cold and x in self.cold:
-            return self.cold[x]
-        R = math.exp(x) if x != math.inf else math.inf
-        weights = _two_group_weights(self.K_A, self.K_B, R)
-        try:
-            if self.kernel:
-                if start is None and not cold and self.warm:
-                    start = self.warm[min(self.warm, key=lambda y: abs(y - x))]
-                res = two_groups.solve_two_groups(
-                    self.sizes, weights, self.loss, [self.tau], None, force_zero=[1], starts=[start]
-                )[0]
-            else:
-                res = solve_constrained(self.sizes, weights, self.loss, self.tau, force_zero=[1])[0]
-        except SolverError as exc:
-            raise self.failure(R, str(exc)) from None
-        if not res.converged:
-            raise self.failure(R, res.message)
-        phi = float(res.kkt_slack[1]) / (self.K_B - 1)
-        pi_B = float(weights[0, 1])
-        ratio = phi / pi_B if pi_B > 0 else math.inf
-        psi = math.log1p(ratio) if ratio > -0.5 else ratio  # the sign of phi, either way
-        if res.y is not None:
-            self.warm[x] = res.y
-        if phi < 0 and (self.below is None or x > self.below):
-            self.below = x
-        out = (psi, phi, res)
-        if cold:
-            self.cold[x] = out
-        return out
-
-    def failure(self, R: float, why: str) -> SolverError:
-        below = (
-            f"; the minority is not collapsed for R <= {math.exp(self.below):.6g}"
-            if self.below is not None
-            else ""
-        )
-        reason = (
-            f"E_W*E_H = {self.EWEH:g} is too large for double precision"
-            if self.loss.name == "ce"
-            else f"the {self.loss.name} loss has a finite minimizer, and the collapse test "
-            f"degenerates when the norm budget goes slack as R grows"
-        )
-        return SolverError(
-            f"R_0 not found: the collapsed-restricted program could not be solved at "
-            f"R = {R:.6g} ({why}){below}; {reason}"
-        )
 
 
 def _grid_step(rtol: float) -> float:
@@ -163,7 +42,7 @@ def _grid_step(rtol: float) -> float:
     return 2.0 ** math.floor(math.log2(rtol / 4))
 
 
-def _first_guess(phi: _Margin) -> float:
+def _first_guess(phi: Margin) -> float:
     r"""A first ``x = log R``: for cross-entropy from :math:`\lambda(\infty) = \pi_B(R)`,
     :math:`R = (1/\lambda(\infty) - K_B)/K_A`; else one decade."""
     if phi.loss.name != "ce":
@@ -173,7 +52,7 @@ def _first_guess(phi: _Margin) -> float:
     return min(math.log(R), X_MAX) if R > 1.0 else 0.05
 
 
-def _bracket_and_refine(phi: _Margin, x0: float, h: float, start=None) -> float | None:
+def _bracket_and_refine(phi: Margin, x0: float, h: float, start=None) -> float | None:
     """A root of ``psi`` in ``[0, X_MAX]`` from the guess ``x0`` (``start``: its warm
     start), to a fraction of ``h``; ``None`` when ``phi(0) >= 0`` (collapsed at balance).
 
@@ -223,7 +102,7 @@ def _bracket_and_refine(phi: _Margin, x0: float, h: float, start=None) -> float 
     raise SolverError("R_0 not found: the search for the root of the collapse margin stalled")
 
 
-def _canonical_root(phi: _Margin, estimate: float, h: float):
+def _canonical_root(phi: Margin, estimate: float, h: float):
     """``(R_0, y)`` from the grid points ``x_{j-1} < root <= x_j`` around ``estimate``,
     both solved cold: the linear interpolation of ``psi`` between them (a function of the
     problem and ``rtol`` only, whatever found ``estimate``), and the solver coordinates at
@@ -265,7 +144,7 @@ def _threshold(K_A, K_B, EWEH, rtol, loss_obj, hint=None):
     hint for the next one. The first return does not depend on ``hint``."""
     if _budget_never_binds(K_A, K_B, EWEH, loss_obj):
         return math.inf, None
-    phi = _Margin(K_A, K_B, EWEH, loss_obj)
+    phi = Margin(K_A, K_B, EWEH, loss_obj)
     h = _grid_step(rtol)
     try:
         if hint is not None:
@@ -276,7 +155,7 @@ def _threshold(K_A, K_B, EWEH, rtol, loss_obj, hint=None):
     except OverflowError:
         # cross-entropy always collapses at R = inf (gamma_B = 0 < lambda); another loss
         # may not, and then it never does
-        if loss_obj.name != "ce" and phi(math.inf)[1] < 0:
+        if loss_obj.has_finite_minimizer and phi(math.inf)[1] < 0:
             return math.inf, None
         raise OverflowError(
             f"R_0 exceeds 1e307, beyond double precision, for E_W*E_H = {EWEH:g} "
@@ -379,7 +258,7 @@ def collapse_threshold(
         raise ValueError("per_sample_penalty=True needs penalty= (the weight-decay model)")
     E_W = 1.0 if E_W is None else E_W
     E_H = 1.0 if E_H is None else E_H
-    K_A, K_B, E_W, E_H = _checked(K_A, K_B, E_W, E_H, loss)
+    K_A, K_B, E_W, E_H = checked_args(K_A, K_B, E_W, E_H, loss)
     rtol = check.tolerance("rtol", rtol, 0.1, check.MIN_RTOL)
 
     loss_obj = get_loss(loss)
@@ -430,11 +309,12 @@ CONFIRM_RTOL = 1e-9
 def _full_solve(K_A, K_B, R, tau, loss, start=None):
     """The reduced solve of the two-group model at ``R`` (its active set and KKT data),
     warm-started from ``start`` when the two-group solver runs it."""
-    weights = _two_group_weights(K_A, K_B, R)
+    weights = group_weights(K_A, K_B, R)
     sizes = np.array([K_A, K_B])
     if two_groups.handles(loss):
         res = two_groups.solve_two_groups(sizes, weights, loss, [tau], None, starts=[start])
         return res[0], weights[0]
+    loss = two_group_loss(loss, K_A, K_B, R)
     return solve_constrained(sizes, weights, loss, tau)[0], weights[0]
 
 

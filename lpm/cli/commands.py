@@ -14,6 +14,7 @@ from ..studies.theorem5 import THRESHOLD_RTOL, verify_minority_collapse
 from .compare import cmd_network
 from .counts import resolve as resolve_counts
 from .counts import structure_outputs
+from .mitigation import cmd_mitigation
 from .options import PAPER, UsageError
 from .output import Output, fmt, print_table
 
@@ -341,10 +342,18 @@ def cmd_reproduce(args) -> int:
     from ..plotting.figures import minority_cosine_figure
 
     if args.figure == "network":
+        if args.oversample is not None:
+            raise UsageError("lpm reproduce network: error: --oversample is for mitigation")
         args.out = "lpm-network" if args.out is None else args.out
         return cmd_network(args)
-    if args.R is not None or args.seeds is not None:
-        raise UsageError("lpm reproduce fig3: error: --R and --seeds are for network")
+    if args.figure == "mitigation":
+        args.out = "lpm-mitigation" if args.out is None else args.out
+        return cmd_mitigation(args)
+    if args.R is not None or args.seeds is not None or args.oversample is not None:
+        raise UsageError(
+            "lpm reproduce fig3: error: --R and --seeds are for network and mitigation, "
+            "--oversample for mitigation"
+        )
     args.out = "lpm-fig3" if args.out is None else args.out
     out = Output(args)
     table = figure3_table(args.method, solver=args.solver)

@@ -100,7 +100,10 @@ def cmd_compare(args) -> int:
 def add_network_options(p) -> None:
     """Options of ``lpm reproduce network``."""
     p.add_argument(
-        "--R", type=real_grid, help="network: imbalance ratios (1,2,5,10,20,50)", default=None
+        "--R",
+        type=real_grid,
+        help="network: imbalance ratios (1,2,5,10,20,50); mitigation: (10^(0.1 i), i=0..40)",
+        default=None,
     )
     p.add_argument(
         "--seeds", type=int_grid, help="network: seeds, one network each (0,1,2)", default=None

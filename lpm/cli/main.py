@@ -28,6 +28,7 @@ from .commands import (
 )
 from .compare import add_compare_parser, add_network_options
 from .counts import add_options as add_count_options
+from .mitigation import add_mitigation_options
 from .options import (
     GRID_HELP,
     GRID_HELP_SHORT,
@@ -152,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=parse_grid("0.1:100:31"),
         help="grid of the budget product E_W E_H (0.1:100:31); " + GRID_HELP_SHORT,
     )
-    p.add_argument("--loss", default="ce", choices=["ce", "label_smoothing"], help="loss (ce)")
+    p.add_argument(
+        "--loss",
+        default="ce",
+        choices=["ce", "label_smoothing", "logit_adjusted", "cdt", "vs", "ldam"],
+        help="loss (ce)",
+    )
     p.add_argument("--workers", type=integer, default=1, help="compute in N processes (1)")
     output_options(p, writes="phase.csv, phase.json, phase.png, phase.pdf")
     p.set_defaults(run=cmd_phase)
@@ -177,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "reproduce",
-        help="reproduce a figure of the paper (fig3) or the trained-network experiment",
+        help="reproduce a figure of the paper (fig3), the trained-network experiment or the "
+        "comparison of remedies (mitigation)",
         formatter_class=fmt,
         description="Recompute a figure of Fang, He, Long, Su (PNAS 2021).\n"
         "fig3: the mean cosine of the minority classifiers against R, K = 10 (K_A = K_B = 5),\n"
@@ -186,12 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
         "network: small networks trained to zero error on scikit-learn's handwritten digits\n"
         "(digits 5-9 subsampled to n_A / R), their minority cosine against the LPM's at\n"
         "their budgets (about two minutes; needs scikit-learn). Writes network.png,\n"
-        "network.pdf, network.csv and network.json.",
+        "network.pdf, network.csv and network.json.\n"
+        "mitigation: oversampling, logit adjustment, CDT and VS on the same setting, their\n"
+        "thresholds R_0 and how close each optimum is to the simplex ETF against R (a few\n"
+        "seconds). Writes mitigation.png, mitigation.pdf, mitigation.csv and mitigation.json.",
         epilog="examples:\n  lpm reproduce fig3\n  lpm reproduce fig3 --out paper/figs\n"
         "  lpm reproduce fig3 --method sdp --out fig3-sdp   # the paper's own SDP (slower)\n"
-        "  lpm reproduce network --seeds 0 --R 1,10,50      # ./lpm-network",
+        "  lpm reproduce network --seeds 0 --R 1,10,50      # ./lpm-network\n"
+        "  lpm reproduce mitigation --oversample 100         # ./lpm-mitigation",
     )
-    p.add_argument("figure", choices=["fig3", "network"], help="which figure")
+    p.add_argument("figure", choices=["fig3", "network", "mitigation"], help="which figure")
     p.add_argument(
         "--method",
         default="reduced",
@@ -201,11 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--solver", help="conic solver for --method nuclear/sdp (SCS, CLARABEL)")
     add_network_options(p)
+    add_mitigation_options(p)
     output_options(
         p,
-        default_out="lpm-fig3 or ./lpm-network",
+        default_out="lpm-fig3, ./lpm-network or ./lpm-mitigation",
         writes="figure3.png, figure3.pdf, figure3.csv, figure3.json (fig3), or the same "
-        "four files named network (network)",
+        "four files named network (network) or mitigation (mitigation)",
     )
     p.set_defaults(run=cmd_reproduce)
     return parser

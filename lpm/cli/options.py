@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from .._validation import MAX_GRID_POINTS
+from ..model.losses import LOSS_NAMES
 from ..solvers.dispatch import METHODS
 
 #: the paper's Figure-3 setting, the default of every model option
@@ -154,8 +155,8 @@ def model_options(
     g.add_argument(
         "--loss",
         default="ce",
-        choices=["ce", "label_smoothing", "squared", "squared_centered"],
-        help="loss (ce)",
+        choices=LOSS_NAMES,
+        help="loss (ce; logit_adjusted, cdt, vs, ldam at their papers' parameters)",
     )
 
 

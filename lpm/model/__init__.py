@@ -1,6 +1,8 @@
 """What is solved: losses on the logits, class counts, the model and its logit matrix.
 
 * :mod:`~lpm.model.losses`: the loss, the one replaceable piece;
+  :mod:`~lpm.model.adjusted`: the class-dependent losses for imbalance (logit
+  adjustment, class-dependent temperatures, vector scaling, LDAM);
 * :mod:`~lpm.model.counts`: class-count profiles (long-tailed, step, real data sets);
 * :mod:`~lpm.model.model`: :class:`Model` (budgets) and :mod:`~lpm.model.penalized`
   :class:`PenalizedModel` (weight decay), with :mod:`~lpm.model.groups`, the classes
@@ -11,6 +13,13 @@
 """
 
 from . import counts
+from .adjusted import (
+    LDAM,
+    ClassAffineLoss,
+    ClassDependentTemperature,
+    LogitAdjusted,
+    VectorScaling,
+)
 from .groups import Groups, group_by_weight
 from .logits import DenseLogits, GroupedLogits, Logits, evaluate_grouped, helmert_basis
 from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
@@ -19,16 +28,21 @@ from .penalized import PenalizedModel
 from .unconstrained import unconstrained_minimizer
 
 __all__ = [
+    "ClassAffineLoss",
+    "ClassDependentTemperature",
     "CrossEntropy",
     "DenseLogits",
     "GroupedLogits",
     "Groups",
+    "LDAM",
     "LabelSmoothing",
+    "LogitAdjusted",
     "Logits",
     "Loss",
     "Model",
     "PenalizedModel",
     "SquaredLoss",
+    "VectorScaling",
     "counts",
     "evaluate_grouped",
     "get_loss",

@@ -82,11 +82,20 @@ class Groups:
         return f"Groups(sizes={self.sizes.tolist()}, weights={self.weights.tolist()})"
 
 
-def group_by_weight(pi: np.ndarray) -> Groups:
-    """Group classes whose loss weights are exactly equal, in order of first appearance."""
-    values, first, labels, sizes = np.unique(
-        pi, return_index=True, return_inverse=True, return_counts=True
-    )
+def group_by_weight(pi: np.ndarray, table: np.ndarray | None = None) -> Groups:
+    """Group classes whose loss weights are exactly equal, in order of first appearance;
+    with ``table`` (K rows: a class-dependent loss's coefficients), classes whose weights
+    and rows of ``table`` are all equal."""
+    if table is None:
+        values, first, labels, sizes = np.unique(
+            pi, return_index=True, return_inverse=True, return_counts=True
+        )
+    else:
+        keys = np.column_stack([pi, table])
+        _, first, labels, sizes = np.unique(
+            keys, axis=0, return_index=True, return_inverse=True, return_counts=True
+        )
+        values = pi[first]
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)

@@ -329,7 +329,7 @@ class GroupedLogits(Logits):
         return Gm
 
 
-def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False):
+def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False, classes=None):
     r"""The loss of grouped logits and its gradient in grouped coordinates, batched.
 
     For :math:`Z = E M E^\top + \sum_g s_g D_g D_g^\top` (see the module docstring),
@@ -350,6 +350,9 @@ def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False):
         Also return the rows' Hessians in their slot values (see :meth:`Loss.grouped`),
         ``(mass, d_own, d_X, q_own, q_X)`` with ``mass = K_g pi_g`` the weight of row
         ``g`` in ``f``, or None when the loss does not give its curvature.
+    classes : ndarray of int, shape (..., G), optional
+        One class of each group (e.g. :attr:`Groups.first`), for a class-dependent loss
+        (:meth:`lpm.Loss.on_groups`); ignored by a loss that treats all classes alike.
 
     Returns
     -------
@@ -375,7 +378,8 @@ def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False):
     X[..., d_idx, d_idx] = diag - s / Kg  # the same-group slot
     mult = np.broadcast_to(Kg, (G, G)).copy()
     mult[d_idx, d_idx] = m
-    out = loss.grouped(diag + m * s / Kg, X, mult, curvature)
+    rows = loss if classes is None else loss.on_groups(classes)
+    out = rows.grouped(diag + m * s / Kg, X, mult, curvature)
     value, g0, gX = out[:3]
     total = ((Kg * w) * value).sum(axis=-1)
     own = w * g0
@@ -395,8 +399,11 @@ def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -
     batch of reduced solves is certified this way."""
     sizes = points[0].groups.sizes
     w = np.array([p.groups.weights for p in points])  # (n, G)
+    loss = models[0].loss
+    classes = np.array([p.groups.first for p in points]) if loss.class_dependent else None
+    M = np.array([p.M for p in points])
     totals, GM, gamma = grouped_derivatives(
-        sizes, w, np.array([p.M for p in points]), np.array([p.s for p in points]), models[0].loss
+        sizes, w, M, np.array([p.s for p in points]), loss, classes=classes
     )
     for i, (point, model) in enumerate(zip(points, models)):
         grad = GroupedLogits(point.groups, GM[i], gamma[i])

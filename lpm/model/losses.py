@@ -34,6 +34,9 @@ class Loss(ABC):
     has_finite_minimizer: bool = False
     #: the balanced optimum is a simplex ETF (Theorem 1 geometry) when the budget binds
     balanced_geometry: str = "simplex_etf"
+    #: the loss's parameters depend on the classes (their counts): :meth:`bind` sets them,
+    #: and the routes give the class of every logit (:meth:`on_slots`, :meth:`on_groups`)
+    class_dependent: bool = False
 
     @abstractmethod
     def rows(self, V: np.ndarray, mult: np.ndarray, hessian: bool = False):
@@ -66,6 +69,41 @@ class Loss(ABC):
         loss of every row with no budget, or ``None`` when no finite minimizer exists.
         """
         return None
+
+    # -- classes: a loss that treats all classes alike ignores them ----------------------
+    def bind(self, counts) -> Loss:
+        """The loss for classes of these sample counts (``(K,)``): a loss whose
+        parameters depend on the classes sets them here (:class:`lpm.Model` binds its
+        loss); one that treats all classes alike returns itself."""
+        return self
+
+    def on_slots(self, classes) -> Loss:
+        """The loss on compressed rows whose slots hold the classes ``classes`` (an
+        integer array of the shape of the rows' values ``V``: the class of every slot,
+        column 0 the own class). Itself for a loss that treats all classes alike."""
+        return self
+
+    def on_groups(self, classes) -> Loss:
+        """The loss on rows in grouped form (:meth:`grouped`) whose slot ``h`` holds
+        classes like ``classes[..., h]`` (one class of each group; row ``g``'s own class
+        is like ``classes[..., g]``). Itself for a loss that treats all classes alike."""
+        return self
+
+    @property
+    def has_invariant_direction(self) -> bool:
+        """Some vector ``v`` over the classes has ``L(z + t v, k) = L(z, k)`` for every
+        ``t`` and ``k`` (see :meth:`invariant_direction`)."""
+        return self.shift_invariant
+
+    def invariant_direction(self, classes) -> np.ndarray | None:
+        """``v[i]`` for the classes ``classes[i]`` of a direction with ``L(z + t v, k) =
+        L(z, k)`` for all ``t, k`` (``v = 1`` for a shift-invariant loss), or None.
+
+        Every row of the gradient is then orthogonal to ``v``, so projecting the logits
+        onto the complement of ``v`` (``Z -> Z (I - v v^T / |v|^2)``) keeps the loss and
+        does not raise the nuclear norm: some optimum has ``Z v = 0`` and rank ``K - 1``.
+        """
+        return np.ones(np.shape(classes)) if self.shift_invariant else None
 
     def dense(self, Z: np.ndarray, weights: np.ndarray):
         """Weighted loss ``sum_k weights[k] L(Z[k], k)`` and its gradient for a K x K Z."""
@@ -347,12 +385,29 @@ class SquaredLoss(Loss):
         return f"SquaredLoss(targets={self.targets!r})"
 
 
-LOSS_NAMES = ("ce", "label_smoothing", "squared", "squared_centered")
+#: the losses whose parameters depend on the class counts, by name: the subclasses of
+#: :class:`lpm.model.adjusted.ClassAffineLoss`, which add themselves here when
+#: :mod:`lpm.model` is imported (that module builds on this one, so this one cannot
+#: import it)
+CLASS_LOSSES: dict[str, type] = {}
+
+#: every ``loss=`` name
+LOSS_NAMES = (
+    "ce",
+    "label_smoothing",
+    "squared",
+    "squared_centered",
+    "logit_adjusted",
+    "cdt",
+    "vs",
+    "ldam",
+)
 
 
 def get_loss(loss="ce", **params) -> Loss:
     """A :class:`Loss` from its name (``"ce"``, ``"label_smoothing"``, ``"squared"``,
-    ``"squared_centered"``) or an instance, returned as is."""
+    ``"squared_centered"``, and the class-dependent ``"logit_adjusted"``, ``"cdt"``,
+    ``"vs"``, ``"ldam"`` of :mod:`lpm.model.adjusted`) or an instance, returned as is."""
     if isinstance(loss, Loss):
         if params:
             raise ValueError(
@@ -361,6 +416,8 @@ def get_loss(loss="ce", **params) -> Loss:
             )
         return loss
     choice("loss", loss, LOSS_NAMES + ("cross_entropy",))
+    if loss in CLASS_LOSSES:
+        return CLASS_LOSSES[loss].from_params(params)
     if loss in ("ce", "cross_entropy"):
         if params:
             raise ValueError(

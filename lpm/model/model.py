@@ -17,7 +17,6 @@ a class equal to their mean (Jensen), and the program becomes one over class mea
 
 from __future__ import annotations
 
-import functools
 import math
 from functools import cached_property
 
@@ -26,18 +25,17 @@ import numpy as np
 from .. import _validation as check
 from .groups import Groups, group_by_weight
 from .losses import Loss, get_loss
+from .precision import (
+    LOSS_FLOOR,
+    MIN_BUDGET_PRODUCT,
+    etf_loss,
+    largest_product,
+    max_budget_product,
+    safe_ratio_sqrt,
+)
 
 CONSTRAINTS = ("average", "per_class")
 
-#: smallest budget product ``E_W E_H`` accepted. Below it the loss varies over the whole
-#: budget by less than its rounding error (about ``K sqrt(E_W E_H)`` against ``1e-16``),
-#: so double precision no longer determines the optimal geometry: measured, the reduced
-#: solver's classifier Gram matrices stay exact down to ``E_W E_H ~ 1e-32`` and are wrong
-#: below; this bound keeps eight decades of margin.
-MIN_BUDGET_PRODUCT = 1e-24
-
-#: an optimal loss below this is out of double precision (the solvers stop there)
-LOSS_FLOOR = 1e-290
 #: the values of ``fixed_classifier=`` (``None``: the classifier is learned; the fixed
 #: classifiers themselves are built in :mod:`lpm.model.fixed_classifier`)
 FIXED_CLASSIFIERS = ("etf",)
@@ -159,7 +157,7 @@ class Model:
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
-        self.loss = get_loss(loss, **check.mapping("loss_params", loss_params))
+        self.loss = bind_loss(get_loss(loss, **check.mapping("loss_params", loss_params)), counts)
         self.constraint = check.choice("constraint", constraint, CONSTRAINTS)
         if pi is not None:  # else (two groups) built on first access, see the properties
             self.pi = pi
@@ -197,7 +195,14 @@ class Model:
             )
         if self.K < 2 or self.loss.has_finite_minimizer:
             return
-        top = max_budget_product(self.loss, self.K)
+        if self.loss.class_dependent:
+            # its ETF loss depends on the classes: checked at this product (one row per
+            # group), the largest product computed only for the message
+            value = etf_loss(self.loss, self.K, self.groups)
+            top = product if value(0.5 * math.log(product)) >= LOSS_FLOOR else None
+            top = largest_product(value) if top is None else top
+        else:
+            top = max_budget_product(self.loss, self.K)
         if not product <= top:
             raise ValueError(
                 f"E_W * E_H must be at most {top:.4g} for K={self.K} classes and the loss "
@@ -241,20 +246,31 @@ class Model:
                     f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
                     f"weight underflows to 0); use R=inf for the limit problem"
                 )
+        loss = get_loss(loss, **check.mapping("loss_params", loss_params))
+        pi = counts = None
+        if loss.class_dependent:
+            # the loss reads its coefficients off the per-class counts, so these are built
+            # (and the classes grouped by weight and coefficients: see groups); R = inf
+            # has no counts, which bind_loss refuses
+            check.memory((2, K), "the per-class weights and counts", None, _PER_CLASS_HINT)
+            groups = None
+            pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
+            if not math.isinf(R):
+                counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         # groups of consecutive classes: no per-class array (labels, weights, counts) is
         # made until one is asked for, so that two groups work at any K
-        if pi_A == pi_B:
+        elif pi_A == pi_B:
             groups = Groups(None, np.array([K]), np.array([pi_A]), np.array([0]))
         else:
             groups = Groups(None, np.array([K_A, K_B]), np.array([pi_A, pi_B]), np.array([0, K_A]))
         model = cls.__new__(cls)
         model._init(
-            pi=None,
-            counts=None,
+            pi=pi,
+            counts=counts,
             E_W=E_W,
             E_H=E_H,
             loss=loss,
-            loss_params=loss_params,
+            loss_params=None,
             minority=None,
             constraint=constraint,
             groups=groups,
@@ -269,7 +285,10 @@ class Model:
 
     @cached_property
     def groups(self) -> Groups:
-        """Classes grouped by equal loss weight."""
+        """Classes grouped by equal loss weight (and, for a class-dependent loss, equal
+        coefficients: :meth:`lpm.model.adjusted.ClassAffineLoss.class_table`)."""
+        if self.loss.class_dependent:
+            return group_by_weight(self.pi, self.loss.class_table())
         return group_by_weight(self.pi)
 
     # the per-class arrays of the two-group model, built on first access (K can be huge)
@@ -335,12 +354,14 @@ class Model:
         """Smallest feature dimension p at which the convex relaxation is exact.
 
         A shift-invariant loss (cross-entropy, label smoothing) has an optimum with
-        ``Z 1 = 0``, so rank ``K - 1`` suffices; other losses need ``K``. With a fixed ETF
-        classifier the logits have ``Z 1 = 0`` whatever the loss: ``K - 1``.
+        ``Z 1 = 0``, and a class-dependent one of :mod:`lpm.model.adjusted` one with
+        ``Z v = 0`` (:meth:`lpm.Loss.invariant_direction`), so rank ``K - 1`` suffices;
+        other losses need ``K``. With a fixed ETF classifier the logits have ``Z 1 = 0``
+        whatever the loss: ``K - 1``.
         """
         if getattr(self, "fixed_classifier", None):
             return self.K - 1
-        return max(1, self.K - 1) if self.loss.shift_invariant else self.K
+        return max(1, self.K - 1) if self.loss.has_invariant_direction else self.K
 
     @property
     def majority(self) -> np.ndarray:
@@ -397,62 +418,6 @@ _PER_CLASS_HINT = (
 )
 
 
-def safe_ratio_sqrt(a: float, b: float) -> float:
-    """``sqrt(a / b)`` for positive doubles, also where ``a / b`` leaves the normal range
-    (``1e-200 / 1e200``): then as ``sqrt(a) / sqrt(b)``, which cannot over- or underflow.
-    Within the range the direct form is kept (the same numbers as before)."""
-    ratio = a / b
-    if _TINY <= ratio <= _HUGE:
-        return math.sqrt(ratio)
-    return math.sqrt(a) / math.sqrt(b)
-
-
-def safe_product_sqrt(a: float, b: float) -> float:
-    """``sqrt(a * b)`` for positive doubles, as ``sqrt(a) sqrt(b)`` where ``a * b`` leaves
-    the normal range (see :func:`safe_ratio_sqrt`)."""
-    product = a * b
-    if _TINY <= product <= _HUGE:
-        return math.sqrt(product)
-    return math.sqrt(a) * math.sqrt(b)
-
-
-_TINY, _HUGE = float(np.finfo(float).tiny), float(np.finfo(float).max)
-
-
-@functools.lru_cache(maxsize=64)
-def _max_budget_product(loss: Loss, K: int) -> float:
-    return _largest_product(loss, K)
-
-
-def max_budget_product(loss: Loss, K: int) -> float:
-    """The largest ``E_W E_H`` at which the loss of the simplex-ETF logits
-    ``c (I - J/K)``, ``c = K sqrt(E_W E_H) / (K - 1)``, an upper bound on the optimal
-    value, is at least :data:`LOSS_FLOOR` (for a loss without a finite minimizer; found by
-    bisection on ``log sqrt(E_W E_H)``, the ETF loss being decreasing in it)."""
-    try:
-        return _max_budget_product(loss, K)
-    except TypeError:  # a user's loss that cannot be hashed
-        return _largest_product(loss, K)
-
-
-def _largest_product(loss: Loss, K: int) -> float:
-    mult = np.array([[1.0, K - 1.0]])
-
-    def etf_loss(log_b: float) -> float:
-        c = K * math.exp(log_b) / (K - 1)
-        return float(loss.rows(np.array([[c * (K - 1) / K, -c / K]]), mult)[0][0])
-
-    lo, hi = 0.0, math.log(1e150)
-    if etf_loss(hi) >= LOSS_FLOOR:
-        return math.inf
-    if etf_loss(lo) < LOSS_FLOOR:
-        return 1.0
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if etf_loss(mid) >= LOSS_FLOOR else (lo, mid)
-    return math.exp(2 * lo)
-
-
 def _fixed_classifier(value, K: int, constraint: str) -> str | None:
     """``fixed_classifier=`` checked: None or ``"etf"``, the latter with ``K >= 2`` and
     average budgets."""
@@ -467,6 +432,19 @@ def _fixed_classifier(value, K: int, constraint: str) -> str | None:
             f"has every ||w_k||^2 = E_W K/(K-1)), got constraint={constraint!r}"
         )
     return value
+
+
+def bind_loss(loss: Loss, counts) -> Loss:
+    """``loss`` bound to the model's class counts (:meth:`lpm.Loss.bind`); a ValueError
+    for a class-dependent loss and no counts (the limit ``R = inf``)."""
+    if not loss.class_dependent:
+        return loss
+    if counts is None or not np.all(np.isfinite(counts)):
+        raise ValueError(
+            f"loss {loss.name!r} sets its parameters from the class counts, and the limit "
+            "problem R = inf has none (its minority count is 0): use a finite R"
+        )
+    return loss.bind(counts)
 
 
 def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import _validation as check
 from .losses import Loss
-from .model import Model, safe_product_sqrt, safe_ratio_sqrt
+from .model import Model
+from .precision import safe_product_sqrt, safe_ratio_sqrt
 
 #: smallest ``lambda_W lambda_H`` accepted: measured, the reduced Newton solver converges
 #: down to ``sqrt(lambda_W lambda_H) = 1e-80`` and fails from 1e-90 on; this bound

@@ -1,7 +1,8 @@
 """Publication figures (matplotlib, no display needed): see :mod:`lpm.plotting.figures`
 and :mod:`lpm.plotting.heatmaps`, :mod:`lpm.plotting.compare` for a trained network
 against the LPM, :mod:`lpm.plotting.collapse_map` for the exact structure of any counts,
-:mod:`lpm.plotting.limits` for the limits of vanishing regularization (ETF, SELI).
+:mod:`lpm.plotting.limits` for the limits of vanishing regularization (ETF, SELI),
+:mod:`lpm.plotting.mitigation` for the remedies of Minority Collapse compared.
 
 Imported on request (``from lpm import plotting``), so that ``import lpm`` does not load
 matplotlib.
@@ -23,6 +24,7 @@ from .figures import (
     theorem5_figure,
 )
 from .limits import limit_distances, limits_figure
+from .mitigation import mitigation_figure
 
 __all__ = [
     "STYLE",
@@ -36,6 +38,7 @@ __all__ = [
     "limit_distances",
     "limits_figure",
     "minority_cosine_figure",
+    "mitigation_figure",
     "network_figure",
     "phase_figure",
     "save_figure",

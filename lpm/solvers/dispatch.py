@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..certificates import Solution
+from ..model.logits import GroupedLogits
 from ..model.losses import Loss
 from ..model.model import Model
 from .fixed_classifier import solve_fixed
@@ -73,9 +74,15 @@ def _loss_at_zero(model: Model, exact: bool = False) -> tuple[float, float]:
     :math:`A = aI + b\sqrt{n}\sqrt{n}^\top`, on the group-constant vectors (a G x G
     problem: microseconds where the grouped gradient costs a fraction of a millisecond).
     Unless ``exact``, a lower bound at least 1 is returned in place of the span when it
-    already shows the span is at least 1 (all that :func:`default_gap_tol` needs).
+    already shows the span is at least 1 (all that :func:`default_gap_tol` needs). A
+    class-dependent loss (:mod:`lpm.model.adjusted`) gets both from its grouped gradient
+    at 0.
     """
     g = model.groups
+    if model.loss.class_dependent:  # the rows differ by class: the grouped gradient at 0
+        zero = GroupedLogits(g, np.zeros((g.G, g.G)), np.zeros(g.G))
+        f0, grad = zero.value_and_gradient(model)
+        return f0, model.tau * grad.spectral_norm()
     try:
         value, a, b = _row_at_zero(model.loss, model.K)
     except TypeError:  # a user's loss that cannot be hashed: not cached

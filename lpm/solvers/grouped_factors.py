@@ -35,7 +35,7 @@ import numpy as np
 from ..certificates import certified_gap
 from ..model.logits import GroupedLogits, grouped_derivatives
 from ..model.model import Model
-from .reduced_program import complement_basis
+from .reduced_program import complement_basis, null_complement
 
 EPS = np.finfo(float).eps
 
@@ -76,6 +76,8 @@ class GroupedFactors:
         self.checked: GroupedLogits | None = None
         self.target = 0.0  # the gap target of the run (set by the engine)
         self._power_vector = None
+        # one class of each group, for a class-dependent loss (its coefficients per slot)
+        self.classes = groups.first if self.loss.class_dependent else None
 
     # -- coordinates ----------------------------------------------------------------------
     def size(self, r: int) -> int:
@@ -114,7 +116,9 @@ class GroupedFactors:
         """``(f, grad, aux)``; ``aux = (M, s, G_M, gamma, curvature or None)``."""
         self.evaluations += 1
         M, s = self.M_s(x)
-        out = grouped_derivatives(self.groups.sizes, self.weights, M, s, self.loss, curvature)
+        out = grouped_derivatives(
+            self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes
+        )
         f, G_M, gamma = out[:3]
         A, B, y = self.split(x)
         GL = G_M if self.nl == self.G else G_M[np.ix_(self.live, self.live)]
@@ -216,9 +220,14 @@ class GroupedFactors:
     # -- starts and rank changes -------------------------------------------------------------
     def etf_start(self):
         """The balanced optimum: ``Z = c (I - J/K)`` for a shift-invariant loss (``c I``
-        otherwise), as factors; its scale is set by the sphere."""
-        v = np.sqrt(self.Kg[self.live] / self.Kg.sum())
-        if self.loss.shift_invariant:
+        otherwise; for a class-dependent loss ``c (I - u u^T)`` in the group block, ``u``
+        its invariant direction: :func:`lpm.solvers.reduced_program.null_complement`), as
+        factors; its scale is set by the sphere."""
+        kappa = self.Kg[self.live] / self.Kg.sum()
+        if self.loss.class_dependent:
+            Q = null_complement(self.loss, kappa / kappa.sum(), self.groups.first[self.live][None])
+        elif self.loss.shift_invariant:
+            v = np.sqrt(kappa)
             Q = complement_basis(v) if self.nl > 1 else np.zeros((self.nl, 0))
         else:
             Q = np.eye(self.nl)

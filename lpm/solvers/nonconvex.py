@@ -163,6 +163,7 @@ class _Problem:
         self.ones = np.ones((N, K))
         self.rows = np.arange(N)[:, None]
         self.idx = layout.order[layout.labels]  # (N, K) own class first
+        self.row_loss = model.loss.on_slots(self.idx)  # slot j of row i holds class idx[i, j]
         cls = np.arange(K)
         if isinstance(model, PenalizedModel):
             c = model.pi if model.per_sample_penalty else np.ones(K)
@@ -186,7 +187,7 @@ class _Problem:
         lay = self.lay
         Zs = H @ W.T
         V = np.take_along_axis(Zs, self.idx, axis=1)
-        out = self.model.loss.rows(V, self.ones)
+        out = self.row_loss.rows(V, self.ones)
         value = float(lay.loss_weight @ out[0])
         if not grad:
             return value

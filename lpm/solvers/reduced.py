@@ -91,7 +91,7 @@ def solve_constrained(
                     [],
                 )
     todo = [i for i in range(n) if results[i] is None]
-    if todo and K == 1 and loss.shift_invariant:
+    if todo and K == 1 and loss.has_invariant_direction:
         # one class and a shift-invariant loss: the loss is identically 0, Z = 0
         for i in todo:
             results[i] = ReducedResult(
@@ -124,11 +124,27 @@ def solve_constrained(
             for i, res in zip(todo, found):
                 results[i] = res
             todo = []
-    if todo:
-        program = ReducedProgram(sizes, weights[todo], loss, groups=[layouts[i] for i in todo])
-        for i, res in zip(todo, newton(program, t=tau[todo] / K, force_zero=force_zero, **options)):
+    for batch in _same_coefficients(loss, [layouts[i] for i in todo], todo):
+        program = ReducedProgram(sizes, weights[batch], loss, groups=[layouts[i] for i in batch])
+        for i, res in zip(
+            batch, newton(program, t=tau[batch] / K, force_zero=force_zero, **options)
+        ):
             results[i] = res
     return results
+
+
+def _same_coefficients(loss: Loss, layouts, indices) -> list[list[int]]:
+    """``indices`` split into batches whose groups carry the same coefficients of a
+    class-dependent loss (one batch otherwise): a reduced batch shares them."""
+    if not indices:
+        return []
+    if not loss.class_dependent:
+        return [list(indices)]
+    table = loss.class_table()
+    batches: dict[bytes, list[int]] = {}
+    for i, layout in zip(indices, layouts):
+        batches.setdefault(table[layout.first].tobytes(), []).append(i)
+    return list(batches.values())
 
 
 def solve_batch(models, dims, gap_tols, options) -> list[Solution]:

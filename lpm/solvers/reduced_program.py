@@ -54,6 +54,30 @@ def complement_basis(v: np.ndarray) -> np.ndarray:
     return (np.eye(n) - 2.0 * np.outer(u, u))[:, 1:]
 
 
+def null_complement(loss: Loss, kappa: np.ndarray, first: np.ndarray) -> np.ndarray:
+    r"""``Q`` (G x r): an orthonormal basis of the group vectors orthogonal to the loss's
+    invariant direction, or the identity when it has none.
+
+    With :math:`L(z + t v) = L(z)` (:meth:`lpm.Loss.invariant_direction`, ``v`` constant on
+    groups) some optimum has :math:`Z v = 0`, i.e. :math:`M u = 0` with :math:`u_g =
+    \sqrt{K_g} v_g`; so :math:`M = X Q^	op`. ``first`` (n, G) holds one class of each
+    group for each problem of a batch; the direction must be the same for all.
+    """
+    G = kappa.size
+    if loss.shift_invariant:  # v = 1: u = sqrt(kappa), a unit vector
+        return complement_basis(np.sqrt(kappa)) if G > 1 else np.zeros((1, 0))
+    v = loss.invariant_direction(first) if loss.has_invariant_direction else None
+    if v is None:
+        return np.eye(G)
+    if np.any(v != v[:1]):
+        raise ValueError(
+            "the problems of one reduced batch must share the loss's invariant direction "
+            "(solve them in separate batches)"
+        )
+    u = np.sqrt(kappa) * v[0]
+    return complement_basis(u / np.linalg.norm(u)) if G > 1 else np.zeros((1, 0))
+
+
 @dataclass
 class ReducedResult:
     """Raw output of :func:`newton` for one problem."""
@@ -121,11 +145,9 @@ class ReducedProgram:
             ]
         )
         self.omega = np.ones((self.n, G)) if omega is None else np.atleast_2d(omega) * 1.0
-        self.centered = loss.shift_invariant
-        if self.centered:
-            self.Q = complement_basis(np.sqrt(self.kappa)) if G > 1 else np.zeros((1, 0))
-        else:
-            self.Q = np.eye(G)
+        first = np.array([layout.first for layout in self.groups])  # (n, G)
+        self.Q = null_complement(loss, self.kappa, first)
+        self.centered = self.Q.shape[1] < G
         r = self.Q.shape[1]
         self.r = r
         # the Newton step holds an (n, G^2+G, ny) Jacobian, ny ~ 1.5 G^2: refuse sizes
@@ -181,6 +203,14 @@ class ReducedProgram:
         mult[:, 2:] = Kg
         mult[np.arange(G), 2 + np.arange(G)] = 0.0
         self.mult_rows = np.tile(mult, (self.n, 1))
+        # the loss on these rows: row g holds the own class and the other classes of group
+        # g, then one slot per group h (a loss that treats all classes alike ignores it)
+        if loss.class_dependent:
+            slots = np.concatenate([first[:, :, None], first[:, :, None]], axis=2)
+            slots = np.concatenate([slots, np.broadcast_to(first[:, None, :], (self.n, G, G))], 2)
+            self.row_loss = loss.on_slots(slots.reshape(self.n * G, G + 2))
+        else:
+            self.row_loss = loss
         # budget c(y) = (||A||^2 + ||B||^2)/2 + sum_g (m_g/K) omega_g s_g
         self.c_lin = np.zeros((self.n, self.ny))
         self.c_lin[:, self.s0 : self.s0 + G] = self.m / self.K * self.omega
@@ -276,7 +306,7 @@ class ReducedProgram:
             Mh = Mh + self._bias_block(y)
         u = np.concatenate([Mh.reshape(n, G * G), s], axis=1)
         V = np.einsum("na,ma->nm", u, self.L).reshape(n * G, G + 2)
-        out = self.loss.rows(V, self.mult_rows[: n * G], hessian=hessian)
+        out = self.row_loss.rows(V, self.mult_rows[: n * G], hessian=hessian)
         value = (self.w[:n] * out[0].reshape(n, G)).sum(axis=1)
         gV = self.w[:n, :, None] * out[1].reshape(n, G, G + 2)
         gu = np.einsum("nm,ma->na", gV.reshape(n, -1), self.L)
