@@ -28,6 +28,7 @@ since :math:`f` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}\langle \nabl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,6 +56,35 @@ def helmert_basis(n: int) -> np.ndarray:
 def _psd_sqrt_from_svd(U, S):
     """(U S U^T) for the left or right singular vectors: the square root of Z Z^T or Z^T Z."""
     return (U * S) @ U.T
+
+
+def singular_values_2x2(a: float, b: float, c: float, d: float) -> tuple[float, float]:
+    r"""The singular values of :math:`\begin{pmatrix} a & b \\ c & d\end{pmatrix}`, largest
+    first, in closed form: :math:`(\rho_+ + \rho_-)/2` and :math:`|\rho_+ - \rho_-|/2` with
+    :math:`\rho_+ = \lVert(a + d, c - b)\rVert`, :math:`\rho_- = \lVert(a - d, b + c)\rVert`
+    (the matrix is a rotation-scaling by :math:`\rho_+` plus a reflection-scaling by
+    :math:`\rho_-`, whose singular values add and subtract). Each is accurate to a few
+    ulps of the largest, as LAPACK's are; the nuclear norm is :math:`\max(\rho_+,\rho_-)`.
+    """
+    plus, minus = math.hypot(a + d, c - b), math.hypot(a - d, b + c)
+    return 0.5 * (plus + minus), 0.5 * abs(plus - minus)
+
+
+def _psd_sqrt_small(A: np.ndarray, sv) -> np.ndarray:
+    r""":math:`(A A^\top)^{1/2}` of a 1 x 1 or 2 x 2 ``A`` with singular values ``sv``
+    (largest first), in closed form: for 2 x 2,
+    :math:`\sqrt{B} = (B + \sqrt{\det B}\, I)/\sqrt{\operatorname{tr} B + 2\sqrt{\det B}}`
+    with :math:`B = A A^\top`, i.e. :math:`(A A^\top + \sigma_1\sigma_2 I)/(\sigma_1 +
+    \sigma_2)` (Cayley--Hamilton; 0 for ``A = 0``)."""
+    if A.shape[0] == 1:
+        return np.array([[sv[0]]])
+    total = sv[0] + sv[1]
+    if total == 0.0:
+        return np.zeros((2, 2))
+    P = A @ A.T
+    P[0, 0] += sv[0] * sv[1]
+    P[1, 1] += sv[0] * sv[1]
+    return P / total
 
 
 class Logits:
@@ -221,13 +251,23 @@ class GroupedLogits(Logits):
         """SVD of ``M`` (computed once; the object is not modified after creation)."""
         return np.linalg.svd(self.M)
 
+    @cached_property
+    def block_singular_values(self) -> list[float]:
+        """Singular values of ``M``, largest first: in closed form for one or two groups
+        (:func:`singular_values_2x2`), else from :attr:`svd`."""
+        if self.groups.G == 1:
+            return [abs(float(self.M[0, 0]))]
+        if self.groups.G == 2:
+            return list(singular_values_2x2(*self.M.ravel().tolist()))
+        return self.svd[1].tolist()
+
     def spectral_norm(self) -> float:
-        top = self.svd[1].max(initial=0.0)
-        within = np.abs(self.s[self.mult > 0])
-        return float(max(top, within.max(initial=0.0)))
+        top = max(self.block_singular_values, default=0.0)
+        within = [abs(v) for v, m in zip(self.s.tolist(), self.mult.tolist()) if m > 0]
+        return float(max([top, *within]))
 
     def nuclear_norm(self) -> float:
-        return float(self.svd[1].sum() + self.mult @ np.abs(self.s))
+        return float(sum(self.block_singular_values) + self.mult @ np.abs(self.s))
 
     def scaled(self, factor: float) -> GroupedLogits:
         return GroupedLogits(self.groups, self.M * factor, self.s * factor)
@@ -279,8 +319,11 @@ class GroupedLogits(Logits):
         """Group-level description of ``(Z^T Z)^(1/2)`` (side "W") or ``(Z Z^T)^(1/2)``
         (side "H"): ``P`` (G x G) with entries ``P_gh / sqrt(K_g K_h)`` between classes of
         groups g, h plus ``|s_g| (delta_ij - 1/K_g)`` inside group g."""
-        U, S, Vt = self.svd
-        P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
+        if self.groups.G <= 2:
+            P = _psd_sqrt_small(self.M.T if side == "W" else self.M, self.block_singular_values)
+        else:
+            U, S, Vt = self.svd
+            P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
         return P, np.abs(self.s)
 
     def group_gram(self, side: str = "W"):
