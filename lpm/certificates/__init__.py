@@ -10,7 +10,7 @@
   becomes a certified solution with a status.
 """
 
-from .certify import certified_gap, certify, rounding_allowance
+from .certify import certified_gap, certify, judge, rounding_allowance
 from .collapse import (
     DECISION_FACTOR,
     CollapseReport,
@@ -58,6 +58,7 @@ __all__ = [
     "certify",
     "exact_test",
     "fit_budgets",
+    "judge",
     "penalized_report_from_result",
     "psd_lift",
     "register_exact_tests",

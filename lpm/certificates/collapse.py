@@ -241,19 +241,21 @@ def undecided_reason(sizes, weights, result) -> str:
     finite minimizer whose budget multiplier tends to 0 as ``R`` grows) the sign is
     rounding noise. With a slack budget, a group of weight 0 has no unique optimum.
     """
-    sizes = np.asarray(sizes)
-    multi = sizes > 1
-    if result.multiplier == 0.0 and np.any(multi & (np.asarray(weights) == 0)):
+    # on lists: a few groups, read in microseconds (every row of a sweep asks)
+    multi = [k > 1 for k in np.asarray(sizes).tolist()]
+    if result.multiplier == 0.0 and any(
+        m and w == 0 for m, w in zip(multi, np.asarray(weights).tolist())
+    ):
         return (
             "the norm budget is slack and a group of two or more classes has weight 0, so "
             "the optimum is not unique and collapse is not determined"
         )
-    free = multi & ~result.fixed
-    held = multi & result.fixed
-    if not held.any() or not free.any():
+    groups = list(zip(multi, np.asarray(result.fixed).tolist(), result.kkt_slack.tolist()))
+    free = [abs(v) for m, held, v in groups if m and not held]
+    held = [v for m, held, v in groups if m and held]
+    if not held or not free:
         return ""
-    noise = float(np.max(np.abs(result.kkt_slack[free])))
-    margin = float(np.min(result.kkt_slack[held]))
+    noise, margin = float(max(free)), float(min(held))
     if margin <= DECISION_FACTOR * noise:
         return (
             f"the KKT margin of a collapsed group ({margin:.2e}) is within "

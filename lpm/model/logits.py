@@ -28,7 +28,6 @@ since :math:`f` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}\langle \nabl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,6 +35,12 @@ from functools import cached_property
 import numpy as np
 
 from .. import _validation as check
+from .group_gram import (
+    cosines_from_gram,
+    gram_from_parts,
+    psd_sqrt_small,
+    singular_values_2x2,
+)
 from .groups import Groups
 from .model import Model
 
@@ -56,35 +61,6 @@ def helmert_basis(n: int) -> np.ndarray:
 def _psd_sqrt_from_svd(U, S):
     """(U S U^T) for the left or right singular vectors: the square root of Z Z^T or Z^T Z."""
     return (U * S) @ U.T
-
-
-def singular_values_2x2(a: float, b: float, c: float, d: float) -> tuple[float, float]:
-    r"""The singular values of :math:`\begin{pmatrix} a & b \\ c & d\end{pmatrix}`, largest
-    first, in closed form: :math:`(\rho_+ + \rho_-)/2` and :math:`|\rho_+ - \rho_-|/2` with
-    :math:`\rho_+ = \lVert(a + d, c - b)\rVert`, :math:`\rho_- = \lVert(a - d, b + c)\rVert`
-    (the matrix is a rotation-scaling by :math:`\rho_+` plus a reflection-scaling by
-    :math:`\rho_-`, whose singular values add and subtract). Each is accurate to a few
-    ulps of the largest, as LAPACK's are; the nuclear norm is :math:`\max(\rho_+,\rho_-)`.
-    """
-    plus, minus = math.hypot(a + d, c - b), math.hypot(a - d, b + c)
-    return 0.5 * (plus + minus), 0.5 * abs(plus - minus)
-
-
-def _psd_sqrt_small(A: np.ndarray, sv) -> np.ndarray:
-    r""":math:`(A A^\top)^{1/2}` of a 1 x 1 or 2 x 2 ``A`` with singular values ``sv``
-    (largest first), in closed form: for 2 x 2,
-    :math:`\sqrt{B} = (B + \sqrt{\det B}\, I)/\sqrt{\operatorname{tr} B + 2\sqrt{\det B}}`
-    with :math:`B = A A^\top`, i.e. :math:`(A A^\top + \sigma_1\sigma_2 I)/(\sigma_1 +
-    \sigma_2)` (Cayley--Hamilton; 0 for ``A = 0``)."""
-    if A.shape[0] == 1:
-        return np.array([[sv[0]]])
-    total = sv[0] + sv[1]
-    if total == 0.0:
-        return np.zeros((2, 2))
-    P = A @ A.T
-    P[0, 0] += sv[0] * sv[1]
-    P[1, 1] += sv[0] * sv[1]
-    return P / total
 
 
 class Logits:
@@ -319,43 +295,39 @@ class GroupedLogits(Logits):
         """Group-level description of ``(Z^T Z)^(1/2)`` (side "W") or ``(Z Z^T)^(1/2)``
         (side "H"): ``P`` (G x G) with entries ``P_gh / sqrt(K_g K_h)`` between classes of
         groups g, h plus ``|s_g| (delta_ij - 1/K_g)`` inside group g."""
-        if self.groups.G <= 2:
-            P = _psd_sqrt_small(self.M.T if side == "W" else self.M, self.block_singular_values)
+        if self.groups.G <= 2:  # closed form (lpm.model.group_gram)
+            A = self.M.T if side == "W" else self.M
+            P = psd_sqrt_small(A, np.array(self.block_singular_values))
         else:
             U, S, Vt = self.svd
             P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
         return P, np.abs(self.s)
 
+    def _group_geometry(self, side: str):
+        """``(norm2, inner, cosines)`` of one side (:mod:`lpm.model.group_gram`), computed
+        once (read-only arrays)."""
+        cache = self.__dict__.setdefault("_group_gram", {})
+        if side not in cache:
+            P, a = self._gram_parts(side)
+            norm2, inner = gram_from_parts(P, a, self.groups.sizes)
+            cos = cosines_from_gram(norm2, inner, np.diagonal(P), a, self.mult)
+            for array in (norm2, inner, cos):
+                array.setflags(write=False)
+            cache[side] = (norm2, inner, cos)
+        return cache[side]
+
     def group_gram(self, side: str = "W"):
         """``(norm2, inner)``: squared norm of a class of each group (G,), and the inner
         product between two distinct classes of groups g and h (G x G). Computed once per
         side (read-only arrays)."""
-        cache = self.__dict__.setdefault("_group_gram", {})
-        if side not in cache:
-            P, a = self._gram_parts(side)
-            Kg = self.groups.sizes.astype(float)
-            inner = P / np.sqrt(np.outer(Kg, Kg))
-            within = np.diagonal(P) / Kg
-            norm2 = within + a * (1.0 - 1.0 / Kg)
-            np.fill_diagonal(inner, within - a / Kg)
-            norm2.setflags(write=False)
-            inner.setflags(write=False)
-            cache[side] = (norm2, inner, np.diagonal(P).copy(), a)
-        return cache[side][:2]
+        return self._group_geometry(side)[:2]
 
     def group_cosines(self, side: str = "W") -> np.ndarray:
         """Cosine between two distinct classes of groups g and h (G x G); NaN where a
         norm is 0. Inside a group it is evaluated as ``(rho - 1)/(rho + K_g - 1)``,
-        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``."""
-        norm2, inner = self.group_gram(side)
-        _, _, P_diag, a = self.__dict__["_group_gram"][side]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = inner / np.sqrt(np.outer(norm2, norm2))
-            rho = P_diag / a
-            within = (rho - 1.0) / (rho + self.mult)
-        np.fill_diagonal(cos, np.where(a > 0, within, np.diagonal(cos)))
-        cos[(norm2[:, None] <= 0) | (norm2[None, :] <= 0)] = np.nan
-        return np.clip(cos, -1.0, 1.0)
+        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``
+        (:func:`lpm.model.group_gram.cosines_from_gram`; read-only)."""
+        return self._group_geometry(side)[2]
 
     def classifier_gram(self, memory_limit=None) -> np.ndarray:
         return self._dense_gram("W", memory_limit)

@@ -210,7 +210,7 @@ class Model:
         if math.isinf(R):
             pi_A, pi_B = 1.0 / K_A, 0.0
         else:
-            pi_A, pi_B = (float(v[0]) for v in two_group_weights(K_A, K_B, R, w))
+            pi_A, pi_B = _weight_pair(K_A, K_B, R, w)
             if pi_B == 0 or pi_A == 0:
                 raise ValueError(
                     f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
@@ -279,8 +279,14 @@ class Model:
         g = self.groups
         span = self.__dict__.get("minority_range")
         if span is not None and g.is_contiguous:
-            start, end = g.first, g.first + g.sizes
-            return np.clip(np.minimum(end, span[1]) - np.maximum(start, span[0]), 0, None)
+            # the two-group model's minority is fixed when it is built: counted once
+            counts = self.__dict__.get("_minority_counts")
+            if counts is None:
+                start, end = g.first, g.first + g.sizes
+                counts = np.clip(np.minimum(end, span[1]) - np.maximum(start, span[0]), 0, None)
+                counts.setflags(write=False)
+                self.__dict__["_minority_counts"] = counts
+            return counts
         return g.count_members(self.minority)
 
     @property
@@ -423,13 +429,18 @@ def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
     (``R = inf``: ``pi_B = 0``). Written with the ratio ``oversample / R`` so that no
     ``K_A * R`` overflows for ``R`` near the top of the double range."""
     R = np.atleast_1d(np.asarray(R, float))
-    pi_A, pi_B = np.empty_like(R), np.empty_like(R)
+    pairs = np.array([_weight_pair(K_A, K_B, r, oversample) for r in R.ravel().tolist()])
+    return pairs[:, 0].reshape(R.shape), pairs[:, 1].reshape(R.shape)
+
+
+def _weight_pair(K_A: int, K_B: int, R: float, oversample: float) -> tuple[float, float]:
+    """:func:`two_group_weights` at one ``R``, in floats (a model is built in
+    microseconds)."""
     # normalized by the larger weight: no overflow for R near either end of the range
-    up = R >= oversample
-    ratio = oversample / R[up]  # minority over majority weight (0 at R = inf)
-    pi_A[up] = 1.0 / (K_A + K_B * ratio)
-    pi_B[up] = ratio * pi_A[up]
-    inverse = R[~up] / oversample
-    pi_B[~up] = 1.0 / (K_B + K_A * inverse)
-    pi_A[~up] = inverse * pi_B[~up]
-    return pi_A, pi_B
+    if R >= oversample:
+        ratio = oversample / R  # minority over majority weight (0 at R = inf)
+        pi_A = 1.0 / (K_A + K_B * ratio)
+        return pi_A, ratio * pi_A
+    inverse = R / oversample
+    pi_B = 1.0 / (K_B + K_A * inverse)
+    return inverse * pi_B, pi_B

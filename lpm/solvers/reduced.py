@@ -131,9 +131,11 @@ def solve_constrained(
     return results
 
 
-def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
-    """Runner of ``method="reduced"``: solve models that share one group structure and
-    loss as one Newton batch, and certify each (its exact collapse report attached)."""
+def solve_results(models, options) -> tuple[list[ReducedResult], float]:
+    """The reduced solves of models sharing one group structure and loss, as one Newton
+    batch, each converged (else SolverError) and its loss evaluated for the certificate
+    (:func:`lpm.model.logits.evaluate_grouped`, one call for all): ``(results, started)``,
+    ``started`` the ``time.perf_counter()`` before the solves."""
     options = newton_options(options)
     started = time.perf_counter()
     g0 = models[0].groups
@@ -147,14 +149,21 @@ def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
         groups=[m.groups for m in models],
         **options,
     )
-    if all(res.converged for res in results):  # the certificates' loss evaluations, at once
-        evaluate_grouped([res.logits for res in results], models)
-    sols = []
-    for model, res, p, gap_tol in zip(models, results, dims, gap_tols):
+    for model, res in zip(models, results):
         if not res.converged:
             raise SolverError(
                 f"method='reduced': Newton solver failed for {model!r}: {res.message}"
             )
+    evaluate_grouped([res.logits for res in results], models)
+    return results, started
+
+
+def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
+    """Runner of ``method="reduced"``: solve models that share one group structure and
+    loss as one Newton batch, and certify each (its exact collapse report attached)."""
+    results, started = solve_results(models, options)
+    sols = []
+    for model, res, p, gap_tol in zip(models, results, dims, gap_tols):
         sol = certify(
             model,
             res.logits,
