@@ -359,11 +359,20 @@ def pair_stats_from_groups(
     counts : array_like of int, shape (G,)
         Members of the set in each group.
     """
-    a = np.asarray(counts)
-    size = int(a.sum())
+    a = np.asarray(counts).tolist()
+    size = sum(a)
     if size < 2:
         return no_pairs_stats(size, what)
-    mean, low, distance, zero = group_pair_arrays(norm2, inner, cosines, a)
+    inside = [g for g, k in enumerate(a) if k]
+    if len(inside) == 1:  # one group: its one pair, in floats (as group_pair_arrays has it)
+        g = inside[0]
+        n2 = float(norm2[g])
+        dist2 = n2 + n2 - 2.0 * float(inner[g, g])
+        low = float(cosines[g, g])
+        mean = low + 0.0
+        distance, zero = math.sqrt(max(dist2, 0.0)), a[g] if n2 <= 0 else 0
+    else:
+        mean, low, distance, zero = group_pair_arrays(norm2, inner, cosines, a)
     if zero:
         return zero_norm_stats(size, int(zero), what, float(distance))
     return PairStats(size, float(mean), float(low), float(distance))

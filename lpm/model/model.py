@@ -282,8 +282,9 @@ class Model:
             # the two-group model's minority is fixed when it is built: counted once
             counts = self.__dict__.get("_minority_counts")
             if counts is None:
-                start, end = g.first, g.first + g.sizes
-                counts = np.clip(np.minimum(end, span[1]) - np.maximum(start, span[0]), 0, None)
+                lo, hi = span
+                ends = zip(g.first.tolist(), g.sizes.tolist())
+                counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
                 counts.setflags(write=False)
                 self.__dict__["_minority_counts"] = counts
             return counts

@@ -73,7 +73,8 @@ def solve_constrained(
     n = weights.shape[0]
     sizes = np.asarray(sizes, int)
     K = float(sizes.sum())
-    tau = np.broadcast_to(np.asarray(tau, float), (n,))
+    tau = np.asarray(tau, float)
+    tau = np.full(n, tau) if tau.ndim == 0 else tau
     layouts = list(groups) if groups is not None else shared_layouts(sizes, weights)
     results: list[ReducedResult | None] = [None] * n
     if not len(force_zero):
@@ -111,11 +112,12 @@ def solve_constrained(
                 results[i] = two_groups.solve_one_group(int(K), weights[i, 0], tau[i], layouts[i])
             todo = []
         elif sizes.size == 2:
+            every = len(todo) == n
             found = two_groups.solve_two_groups(
                 sizes,
-                weights[todo],
+                weights if every else weights[todo],
                 loss,
-                tau[todo],
+                tau if every else tau[todo],
                 [layouts[i] for i in todo],
                 force_zero=force_zero,
                 starts=None if starts is None else [starts[i] for i in todo],

@@ -47,13 +47,14 @@ import numpy as np
 
 from ..certificates import SolverError
 from ..certificates.collapse import DECISION_FACTOR
+from ..model.few_groups import ce_row
 from ..model.groups import Groups
 from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
 from .reduced_program import ReducedResult
 from .small_systems import newton_direction
 
-_exp, _log1p, _expm1, _cos, _sin = math.exp, math.log1p, math.expm1, math.cos, math.sin
+_cos, _sin = math.cos, math.sin
 _EPS = 2.0**-52
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
@@ -64,27 +65,6 @@ def handles(loss: Loss) -> bool:
     """Whether this module solves the loss: cross-entropy itself (a subclass may change
     it), in the budget form."""
     return type(loss) is CrossEntropy
-
-
-def _row(p, q, m, n):
-    """Value and derivatives ``(value, d/dp, d/dq, d2/dp2, d2/dpdq, d2/dq2)`` of one
-    compressed row of cross-entropy in its margins, ``log(1 + m e^-p + n e^-q)``: the
-    arithmetic of :meth:`lpm.model.losses.CrossEntropy.rows` (shifted exponents,
-    ``log1p``, second derivatives from the probabilities of the other classes)."""
-    c = -q if q < 0.0 else 0.0
-    if m and -p > c:
-        c = -p
-    e1 = m * _exp(-p - c) if m else 0.0
-    e2 = n * _exp(-q - c)
-    if c:
-        e0 = _exp(-c)
-        value = c + _log1p(_expm1(-c) + e1 + e2)
-    else:  # no shift (the usual case at an optimum): exp(-0) = 1, expm1(-0) = -0
-        e0 = 1.0
-        value = _log1p(e1 + e2)
-    S = e0 + e1 + e2
-    P0, P1, P2 = e0 / S, e1 / S, e2 / S
-    return value, -P1, -P2, P1 * (P0 + P2), -P1 * P2, P2 * (P0 + P1)
 
 
 class _Problem:
@@ -118,8 +98,8 @@ class _Problem:
         cs, sn = _cos(th), _sin(th)
         u1, u2 = A1 * cs, A2 * sn  # d q_g / d r
         t1, t2 = -A1 * r * sn, A2 * r * cs  # d q_g / d theta
-        v1, lp1, lq1, lpp1, lpq1, lqq1 = _row(P1 * s1, u1 * r + B1 * s1, m1, n1)
-        v2, lp2, lq2, lpp2, lpq2, lqq2 = _row(P2 * s2, u2 * r + B2 * s2, m2, n2)
+        v1, lp1, lq1, lpp1, lpq1, lqq1 = ce_row(P1 * s1, u1 * r + B1 * s1, m1, n1)
+        v2, lp2, lq2, lpp2, lpq2, lqq2 = ce_row(P2 * s2, u2 * r + B2 * s2, m2, n2)
         f = w1 * v1 + w2 * v2
         if f < 1e-290:  # below the normal double range precision is gone
             raise SolverError(
@@ -153,19 +133,15 @@ class _Problem:
         a0, a1, a2, a3 = g0 * inv, g1 * inv, g2 * inv, g3 * inv
         b01, b02, b03 = h01 * inv - a0 * a1, h02 * inv - a0 * a2, h03 * inv - a0 * a3
         b12, b13, b23 = h12 * inv - a1 * a2, h13 * inv - a1 * a3, -a2 * a3
-        return (
-            math.log(f),
-            (a0, a1, a2, a3),
-            (
-                *(h00 * inv - a0 * a0, b01, b02, b03),
-                *(b01, h11 * inv - a1 * a1, b12, b13),
-                *(b02, b12, h22 * inv - a2 * a2, b23),
-                *(b03, b13, b23, h33 * inv - a3 * a3),
-            ),
-            f,
-            (g0, g1, g2, g3),
-            (L1 * beta1, L2 * beta2),
+        # fmt: off
+        hess = (
+            h00 * inv - a0 * a0, b01, b02, b03,
+            b01, h11 * inv - a1 * a1, b12, b13,
+            b02, b12, h22 * inv - a2 * a2, b23,
+            b03, b13, b23, h33 * inv - a3 * a3,
         )
+        # fmt: on
+        return math.log(f), (a0, a1, a2, a3), hess, f, (g0, g1, g2, g3), (L1 * beta1, L2 * beta2)
 
     def evaluate(self, x):
         """:meth:`derivatives` with the Hessian as a 4 x 4 nested list: ``(log f, its
@@ -307,24 +283,22 @@ def solve_one(
             continue
         # at most a radian in theta and the whole simplex in r, s: where log f is nearly
         # flat (one exponential dominates) the Newton step is huge, the line search not
-        longest = max(abs(d[0]), abs(d[1]), abs(d[2]), abs(d[3]))
+        d0, d1, d2, d3 = d
+        longest = max(abs(d0), abs(d1), abs(d2), abs(d3))
         if longest > 1.0:
-            d = [v / longest for v in d]
+            d0, d1, d2, d3 = d = [d0 / longest, d1 / longest, d2 / longest, d3 / longest]
         # -- line search keeping the simplex coordinates >= 0 ---------------------------
         alpha_max = math.inf
         for i in free:
-            if d[i] < 0 and -x[i] / d[i] < alpha_max:
-                alpha_max = -x[i] / d[i]
+            if d[i] < 0.0:
+                limit = -x[i] / d[i]
+                if limit < alpha_max:
+                    alpha_max = limit
         alpha = 1.0 if alpha_max > 1.0 else alpha_max
-        slope = gl[0] * d[0] + gl[1] * d[1] + gl[2] * d[2] + gl[3] * d[3]
-        rounding = 1e-14 * max(1.0, abs(value))
+        slope = gl[0] * d0 + gl[1] * d1 + gl[2] * d2 + gl[3] * d3
+        x0, x1, x2, x3 = x
         while True:
-            trial = [
-                x[0] + alpha * d[0],
-                x[1] + alpha * d[1],
-                x[2] + alpha * d[2],
-                x[3] + alpha * d[3],
-            ]
+            trial = [x0 + alpha * d0, x1 + alpha * d1, x2 + alpha * d2, x3 + alpha * d3]
             hits = ()
             if alpha == alpha_max:
                 hits = [i for i in free if d[i] < 0 and -x[i] / d[i] <= alpha_max * (1 + 1e-12)]
@@ -337,7 +311,7 @@ def solve_one(
             # once the predicted decrease is below the rounding of log f, Armijo's test
             # is noise: take the Newton step unless log f rises beyond rounding
             if new[0] <= value + 1e-4 * alpha * slope or (
-                decrement < 1e-12 and new[0] <= value + rounding
+                decrement < 1e-12 and new[0] <= value + 1e-14 * max(1.0, abs(value))
             ):
                 break
             alpha *= 0.5
@@ -374,9 +348,9 @@ def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult
     inside = tau * (1.0 - 4 * _EPS)
     rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
-    M = np.array([[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]])
+    M = [[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]]  # GroupedLogits: arrays
     m = problem.m
-    s = np.array([inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0])
+    s = [inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0]
     slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
     return ReducedResult(
         logits=None if layout is None else GroupedLogits(layout, M, s),
@@ -432,7 +406,8 @@ def solve_two_groups(
     q = (math.sqrt(K2 / K), -math.sqrt(K1 / K))
     structural = [False, False, K1 == 1 or 0 in force_zero, K2 == 1 or 1 in force_zero]
     weights = np.asarray(weights, float).tolist()
-    tau = np.broadcast_to(np.asarray(tau, float), (len(weights),)).tolist()
+    tau = np.asarray(tau, float).tolist()
+    tau = [tau] * len(weights) if isinstance(tau, float) else tau
     out = []
     for i, (pi1, pi2) in enumerate(weights):
         problem = _Problem(K1, K2, K1 * pi1, K2 * pi2, tau[i])
@@ -448,7 +423,7 @@ def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
     makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
     callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
     s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _result
-    value, lp, _, _, _, _ = _row(s, s, K - 1, 0)
+    value, lp, _, _, _, _ = ce_row(s, s, K - 1, 0)
     w = K * weight
     lam = -w * lp / (K - 1)
     return ReducedResult(

@@ -21,12 +21,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import _validation as check
 from ..analysis.collapse import collapse_unavailable
 from ..certificates import NuclearBall, judge, report_from_result
 from ..geometry import group_pair_arrays
-from ..model.group_gram import cosines_from_gram, gram_from_parts, stacked_gram_parts
 from ..model.model import Model
-from ..solvers.dispatch import _feature_dimension, choose_method, default_gap_tol, solve_models
+from ..solvers.dispatch import (
+    METHODS,
+    _feature_dimension,
+    choose_method,
+    default_gap_tol,
+    solve_models,
+)
 from ..solvers.reduced import solve_results
 
 #: columns of a solution row (after the parameter columns)
@@ -107,6 +113,11 @@ def solve_rows(
     """The result rows (:data:`RESULT_COLUMNS`) of ``models``, in order: each the row
     :func:`solution_row` reads off ``lpm.solve_models([model], ...)[0]`` (parameters as
     there); ``tick()`` after each row."""
+    # the checks of lpm.solve_models, before any is solved either way
+    check.choice("method", method, METHODS)
+    solver = check.solver_name(solver)
+    if gap_tol is not None:
+        gap_tol = check.positive_real("gap_tol", gap_tol)
     rows: list[dict | None] = [None] * len(models)
     batches: dict[tuple, list[int]] = {}
     rest = []
@@ -183,12 +194,9 @@ def _batch_geometry(models, points, rows) -> None:
     ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
     stacked grouped logits."""
     sizes = points[0].groups.sizes
-    M = np.array([z.M for z in points])
-    s = np.array([z.s for z in points])
-    sv = np.array([z.block_singular_values for z in points])
-    P, a = stacked_gram_parts(M, s, sv, "W")
-    norm2, inner = gram_from_parts(P, a, sizes)
-    cos = cosines_from_gram(norm2, inner, np.diagonal(P, axis1=-2, axis2=-1), a, sizes - 1.0)
+    # each point's own (the numbers a solution reads: lpm.model.few_groups), stacked
+    norm2, inner = (np.array(part) for part in zip(*(z.group_gram("W") for z in points)))
+    cos = np.array([z.group_cosines("W") for z in points])
     # the classifiers' scale, as Solution.group_geometry applies it
     f = np.array([1.0 / m.scale for m in models])
     norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
