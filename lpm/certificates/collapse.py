@@ -135,16 +135,16 @@ class CollapseReport:
         does not claim it; e.g. ``R = 1``)."""
         if self.model.minority_size < 2:
             return None
-        g = self.model.minority_group  # known without a per-class array (any K)
+        g = self.minority_group  # the model's, known without a per-class array (any K)
         if g is not None:
-            groups = np.array([g])
+            groups = [g]
         else:
             groups = np.unique(self.model.groups.labels[self.model.minority])
         if self.undecided or (
             self.undecided_groups is not None and self.undecided_groups[groups].any()
         ):
             return None
-        if groups.size == 1:
+        if len(groups) == 1:
             # inside a group every pair of classifiers is at the same distance, so a
             # minority that is part of a larger group (R = 1) is collapsed iff the group
             # is (a vanished group of two or more classes is a collapsed one)

@@ -381,8 +381,9 @@ def pair_stats_from_groups(
 def group_pair_arrays(norm2, inner, cosines, counts):
     """The numbers of :func:`pair_stats_from_groups` for one point or a stack of points
     sharing ``counts`` (at least two members): ``norm2`` (..., G), ``inner`` and
-    ``cosines`` (..., G, G). Elementwise over the leading axes, so a point gets the same
-    numbers alone or in a stack.
+    ``cosines`` (..., G, G). Elementwise over the leading axes, and summed in order over
+    at most eight pairs of groups (a set in one or two groups), so that there a point
+    gets the same numbers alone or in a stack, bit for bit.
 
     Returns
     -------
@@ -396,10 +397,18 @@ def group_pair_arrays(norm2, inner, cosines, counts):
     dist2 = norm2[..., g] + norm2[..., h] - 2.0 * inner[..., g, h]
     distance = np.sqrt(np.maximum(dist2.max(axis=-1), 0.0))
     zero = ((norm2 <= 0) * a).sum(axis=-1)
-    # weighted mean written around one value, so a single group's cosine is exact
+    # weighted mean written around one value, so a single group's cosine is exact; a few
+    # terms are summed in order (numpy reduces a stack's rows in another order than one
+    # row: the sweep's rows, of one or two groups, are the single solves' bit for bit)
     c = cosines[..., g, h]
-    mean = c[..., 0] + (w * (c - c[..., :1])).sum(axis=-1)
-    return mean, c.min(axis=-1), distance, zero
+    dev = c - c[..., :1]
+    if g.size <= 8:
+        total = w[0] * dev[..., 0]
+        for j in range(1, g.size):
+            total = total + w[j] * dev[..., j]
+    else:
+        total = (w * dev).sum(axis=-1)
+    return c[..., 0] + total, c.min(axis=-1), distance, zero
 
 
 @functools.lru_cache(maxsize=64)

@@ -131,14 +131,22 @@ def gram_geometry(M, s, sizes, sv, side: str = "W"):
     if G == 1:
         P = [[sv[0]]]
     else:
-        # (A A^T + s1 s2 I) / (s1 + s2) with A = M^T (classifiers) or M (features)
+        # (A A^T + s1 s2 I) / (s1 + s2) with A = M^T (classifiers) or M (features), on A
+        # scaled by a power of two (exact) so that no square under- or overflows
         (a, b), (c, d) = (M[0][0], M[1][0]), (M[0][1], M[1][1])
         if side != "W":
             b, c = c, b
-        det, total = sv[0] * sv[1], sv[0] + sv[1]
-        if total > 0:
-            cross = (a * c + b * d) / total
-            P = [[(a * a + b * b + det) / total, cross], [cross, (c * c + d * d + det) / total]]
+        top = max(abs(a), abs(b), abs(c), abs(d))
+        if top > 0:
+            e = math.frexp(top)[1]
+            a, b, c, d = (math.ldexp(v, -e) for v in (a, b, c, d))
+            s1, s2 = math.ldexp(sv[0], -e), math.ldexp(sv[1], -e)
+            det, total = s1 * s2, s1 + s2
+            cross = math.ldexp((a * c + b * d) / total, e)
+            P = [
+                [math.ldexp((a * a + b * b + det) / total, e), cross],
+                [cross, math.ldexp((c * c + d * d + det) / total, e)],
+            ]
         else:
             P = [[0.0, 0.0], [0.0, 0.0]]
     a = [abs(v) for v in s]
@@ -157,10 +165,13 @@ def gram_geometry(M, s, sizes, sv, side: str = "W"):
         for h in range(G):
             if norm2[g] <= 0 or norm2[h] <= 0:
                 continue
-            if g == h and a[g] > 0:
-                rho = P[g][g] / a[g]
-                value = (rho - 1.0) / (rho + (sizes[g] - 1))
-            else:
-                value = inner[g][h] / math.sqrt(norm2[g] * norm2[h])
+            if g == h:
+                if a[g] > 0:
+                    rho = P[g][g] / a[g]
+                    value = (rho - 1.0) / (rho + (sizes[g] - 1))
+                else:  # exactly 1 for a collapsed group
+                    value = inner[g][g] / norm2[g]
+            else:  # the roots apart: the product of two tiny norms would underflow
+                value = inner[g][h] / (math.sqrt(norm2[g]) * math.sqrt(norm2[h]))
             cosines[g][h] = min(max(value, -1.0), 1.0)  # Cauchy-Schwarz: beyond is rounding
     return norm2, inner, cosines

@@ -107,13 +107,19 @@ def eigh3(H):
     of 1e-6 (or when the two vectors come out more than 1e-8 from orthogonal) None is
     returned and the caller asks LAPACK.
     """
-    a, b, c, d, e, f = H
+    top = max(abs(v) for v in H)
+    if not top > 0.0:
+        return None
+    # on H scaled by a power of two (exact), largest entry in [1/2, 1): no cube below
+    # underflows; the eigenvalues are scaled back, the vectors are those of H
+    scale = math.frexp(top)[1]
+    a, b, c, d, e, f = (math.ldexp(v, -scale) for v in H)
     q = (a + c + f) / 3.0
     a0, c0, f0 = a - q, c - q, f - q
     p2 = a0 * a0 + c0 * c0 + f0 * f0 + 2.0 * (b * b + d * d + e * e)
-    if not p2 > 0.0:
-        return None
     p = math.sqrt(p2 / 6.0)
+    if not p * p * p > 0.0:  # a multiple of the identity (to rounding): LAPACK
+        return None
     det = a0 * (c0 * f0 - e * e) - b * (b * f0 - e * d) + d * (b * e - c0 * d)
     h = max(-1.0, min(1.0, det / (2.0 * p * p * p)))
     phi = math.acos(h) / 3.0
@@ -139,4 +145,5 @@ def eigh3(H):
     if abs(u0 * v0 + u1 * v1 + u2 * v2) > 1e-8:
         return None
     middle = (u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0)
-    return (hi, lo, mid), (vectors[0], vectors[1], middle)
+    values = tuple(math.ldexp(v, scale) for v in (hi, lo, mid))
+    return values, (vectors[0], vectors[1], middle)

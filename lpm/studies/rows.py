@@ -25,6 +25,7 @@ from .. import _validation as check
 from ..analysis.collapse import collapse_unavailable
 from ..certificates import NuclearBall, judge, report_from_result
 from ..geometry import group_pair_arrays
+from ..model.few_groups import gram_geometry
 from ..model.model import Model
 from ..solvers.dispatch import (
     METHODS,
@@ -194,9 +195,14 @@ def _batch_geometry(models, points, rows) -> None:
     ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
     stacked grouped logits."""
     sizes = points[0].groups.sizes
-    # each point's own (the numbers a solution reads: lpm.model.few_groups), stacked
-    norm2, inner = (np.array(part) for part in zip(*(z.group_gram("W") for z in points)))
-    cos = np.array([z.group_cosines("W") for z in points])
+    # each point's numbers as its solution has them (GroupedLogits.group_gram: in closed
+    # form, lpm.model.few_groups), stacked
+    size_list = sizes.tolist()
+    parts = [
+        gram_geometry(z.M.tolist(), z.s.tolist(), size_list, z.block_singular_values, "W")
+        for z in points
+    ]
+    norm2, inner, cos = (np.array(part) for part in zip(*parts))
     # the classifiers' scale, as Solution.group_geometry applies it
     f = np.array([1.0 / m.scale for m in models])
     norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
