@@ -161,15 +161,18 @@ class Model:
         Only the product matters for the logits; each budget alone may be any positive
         double (the factors are scaled by :attr:`scale`, computed without overflow)."""
         product = self.E_W * self.E_H
-        given = (
-            f"got E_W={self.E_W:g}, E_H={self.E_H:g} (product "
-            f"{check.product_text(self.E_W, self.E_H)})"
-        )
+
+        def given() -> str:  # written only for an error (a model is built in microseconds)
+            return (
+                f"got E_W={self.E_W:g}, E_H={self.E_H:g} (product "
+                f"{check.product_text(self.E_W, self.E_H)})"
+            )
+
         if not product >= MIN_BUDGET_PRODUCT:
             raise ValueError(
                 f"E_W * E_H must be at least {MIN_BUDGET_PRODUCT:g}: below, the loss varies "
                 f"over the budget by less than its rounding error and the optimum is not "
-                f"determined in double precision; {given}"
+                f"determined in double precision; {given()}"
             )
         if self.K < 2 or self.loss.has_finite_minimizer:
             return
@@ -178,7 +181,7 @@ class Model:
             raise ValueError(
                 f"E_W * E_H must be at most {top:.4g} for K={self.K} classes and the loss "
                 f"{self.loss!r}: beyond, the optimal loss is below {LOSS_FLOOR:g}, out of "
-                f"double precision; {given}"
+                f"double precision; {given()}"
             )
 
     @classmethod
