@@ -15,7 +15,7 @@
 """
 
 from .bias import NuclearPenaltyBias, column_sums, with_bias
-from .certify import certified_gap, certify, rounding_allowance
+from .certify import certified_gap, certify, judge, rounding_allowance
 from .collapse import (
     DECISION_FACTOR,
     CollapseReport,
@@ -71,6 +71,7 @@ __all__ = [
     "certify_max_margin",
     "exact_test",
     "fit_budgets",
+    "judge",
     "max_margin_bound",
     "penalized_report_from_result",
     "psd_lift",

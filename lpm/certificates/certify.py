@@ -27,6 +27,47 @@ def certified_gap(model: Model, logits: Logits, certificate: Certificate | None 
     return float(max(b.gap, 0.0) + rounding_allowance(b))
 
 
+def judge(
+    b: Bound,
+    method: str,
+    solver: str,
+    gap_tol: float,
+    message: str,
+    converged: bool = True,
+    point_objective: float | None = None,
+) -> tuple[float, float, float, str, bool, str]:
+    """What :func:`certify` decides from a certificate kind's bound: ``(objective, gap,
+    multiplier, status, success, message)``, the rounding allowance and the excess of
+    ``point_objective`` added to the gap (see :func:`certify` for the arguments). A
+    sweep's table rows are decided by it too, without a :class:`Solution` each."""
+    value, excess = b.value, 0.0
+    if point_objective is not None:
+        point_objective = float(point_objective)
+    allowance = rounding_allowance(b, point_objective)
+    if point_objective is not None:
+        if point_objective < value - allowance:
+            raise SolverError(
+                f"{method}/{solver}: the point's objective {point_objective!r} is below "
+                f"the convex objective {value!r} of its logits, which is impossible"
+            )
+        excess = max(point_objective - value, 0.0)
+        value = point_objective
+    gap = float(max(b.gap, 0.0) + excess + allowance)
+    value, sigma = float(value), float(b.multiplier)
+    if not math.isfinite(value) or math.isnan(gap):
+        raise SolverError(f"{method}/{solver} returned a non-finite objective or gap")
+    if b.note:
+        message = f"{message}; {b.note}"
+    if math.isinf(gap):
+        success, status = False, "uncertified"
+    else:
+        success = bool(converged) and bool(gap <= gap_tol)  # a Python bool, never numpy's
+        status = "optimal" if success else "inaccurate"
+        if converged and not success:
+            message = f"{message}; certified gap {gap:.3g} is above gap_tol={gap_tol:.3g}"
+    return value, gap, sigma, status, success, message
+
+
 def certify(
     model: Model,
     logits: Logits,
@@ -47,10 +88,10 @@ def certify(
 ) -> Solution:
     """The solution of ``model`` at ``logits``: made feasible, certified, given a status.
 
-    This is the one place where a bound becomes a solution: it adds the rounding
-    allowance to the certificate kind's bound, and the excess of the returned point's own
-    objective over the convex objective of its logits (per-sample features, unbalanced
-    factors), and decides ``status`` and ``success``.
+    This is the one place where a bound becomes a solution: it adds (by :func:`judge`)
+    the rounding allowance to the certificate kind's bound, and the excess of the returned
+    point's own objective over the convex objective of its logits (per-sample features,
+    unbalanced factors), and decides ``status`` and ``success``.
 
     Parameters
     ----------
@@ -87,31 +128,9 @@ def certify(
     """
     certificate = certificate or NuclearBall()
     b = certificate.bound(model, logits, factors)
-    value, excess = b.value, 0.0
-    if point_objective is not None:
-        point_objective = float(point_objective)
-    allowance = rounding_allowance(b, point_objective)
-    if point_objective is not None:
-        if point_objective < value - allowance:
-            raise SolverError(
-                f"{method}/{solver}: the point's objective {point_objective!r} is below "
-                f"the convex objective {value!r} of its logits, which is impossible"
-            )
-        excess = max(point_objective - value, 0.0)
-        value = point_objective
-    gap = float(max(b.gap, 0.0) + excess + allowance)
-    value, sigma = float(value), float(b.multiplier)
-    if not math.isfinite(value) or math.isnan(gap):
-        raise SolverError(f"{method}/{solver} returned a non-finite objective or gap")
-    if b.note:
-        message = f"{message}; {b.note}"
-    if math.isinf(gap):
-        success, status = False, "uncertified"
-    else:
-        success = bool(converged) and bool(gap <= gap_tol)  # a Python bool, never numpy's
-        status = "optimal" if success else "inaccurate"
-        if converged and not success:
-            message = f"{message}; certified gap {gap:.3g} is above gap_tol={gap_tol:.3g}"
+    value, gap, sigma, status, success, message = judge(
+        b, method, solver, gap_tol, message, converged, point_objective
+    )
     if callable(collapse):
         # made on first use (a loop of solves reading only the objective skips it); a
         # partial of module functions keeps the solution picklable

@@ -136,16 +136,16 @@ class CollapseReport:
         does not claim it; e.g. ``R = 1``)."""
         if self.model.minority_size < 2:
             return None
-        g = self.model.minority_group  # known without a per-class array (any K)
+        g = self.minority_group  # the model's, known without a per-class array (any K)
         if g is not None:
-            groups = np.array([g])
+            groups = [g]
         else:
             groups = np.unique(self.model.groups.labels[self.model.minority])
         if self.undecided or (
             self.undecided_groups is not None and self.undecided_groups[groups].any()
         ):
             return None
-        if groups.size == 1:
+        if len(groups) == 1:
             # inside a group every pair of classifiers is at the same distance, so a
             # minority that is part of a larger group (R = 1) is collapsed iff the group
             # is (a vanished group of two or more classes is a collapsed one)
@@ -242,19 +242,21 @@ def undecided_reason(sizes, weights, result) -> str:
     finite minimizer whose budget multiplier tends to 0 as ``R`` grows) the sign is
     rounding noise. With a slack budget, a group of weight 0 has no unique optimum.
     """
-    sizes = np.asarray(sizes)
-    multi = sizes > 1
-    if result.multiplier == 0.0 and np.any(multi & (np.asarray(weights) == 0)):
+    # on lists: a few groups, read in microseconds (every row of a sweep asks)
+    multi = [k > 1 for k in np.asarray(sizes).tolist()]
+    if result.multiplier == 0.0 and any(
+        m and w == 0 for m, w in zip(multi, np.asarray(weights).tolist())
+    ):
         return (
             "the norm budget is slack and a group of two or more classes has weight 0, so "
             "the optimum is not unique and collapse is not determined"
         )
-    free = multi & ~result.fixed
-    held = multi & result.fixed
-    if not held.any() or not free.any():
+    groups = list(zip(multi, np.asarray(result.fixed).tolist(), result.kkt_slack.tolist()))
+    free = [abs(v) for m, held, v in groups if m and not held]
+    held = [v for m, held, v in groups if m and held]
+    if not held or not free:
         return ""
-    noise = float(np.max(np.abs(result.kkt_slack[free])))
-    margin = float(np.min(result.kkt_slack[held]))
+    noise, margin = float(max(free)), float(min(held))
     if margin <= DECISION_FACTOR * noise:
         return (
             f"the KKT margin of a collapsed group ({margin:.2e}) is within "

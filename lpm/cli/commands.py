@@ -8,7 +8,8 @@ from .._io import to_accuracy
 from ..analysis.threshold import collapse_threshold
 from ..solvers.dispatch import solve, solve_counts
 from ..studies.phase import phase_diagram
-from ..studies.sweep import FIGURE3, figure3_table, solution_row, sweep
+from ..studies.rows import solution_row
+from ..studies.sweep import FIGURE3, figure3_table, sweep
 from ..studies.table import SweepTable
 from ..studies.theorem5 import THRESHOLD_RTOL, verify_minority_collapse
 from .compare import cmd_network

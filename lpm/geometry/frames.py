@@ -20,6 +20,7 @@ input by a power of two before squaring it (exact in floating point), so vectors
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -358,24 +359,69 @@ def pair_stats_from_groups(
     counts : array_like of int, shape (G,)
         Members of the set in each group.
     """
-    a = np.asarray(counts)
-    size = int(a.sum())
+    a = np.asarray(counts).tolist()
+    size = sum(a)
     if size < 2:
         return no_pairs_stats(size, what)
-    present = np.flatnonzero(a)
-    dist2 = norm2[:, None] + norm2[None, :] - 2.0 * inner
+    inside = [g for g, k in enumerate(a) if k]
+    if len(inside) == 1:  # one group: its one pair, in floats (as group_pair_arrays has it)
+        g = inside[0]
+        n2 = float(norm2[g])
+        dist2 = n2 + n2 - 2.0 * float(inner[g, g])
+        low = float(cosines[g, g])
+        mean = low + 0.0
+        distance, zero = math.sqrt(max(dist2, 0.0)), a[g] if n2 <= 0 else 0
+    else:
+        mean, low, distance, zero = group_pair_arrays(norm2, inner, cosines, a)
+    if zero:
+        return zero_norm_stats(size, int(zero), what, float(distance))
+    return PairStats(size, float(mean), float(low), float(distance))
+
+
+def group_pair_arrays(norm2, inner, cosines, counts):
+    """The numbers of :func:`pair_stats_from_groups` for one point or a stack of points
+    sharing ``counts`` (at least two members): ``norm2`` (..., G), ``inner`` and
+    ``cosines`` (..., G, G). Elementwise over the leading axes, and summed in order over
+    at most eight pairs of groups (a set in one or two groups), so that there a point
+    gets the same numbers alone or in a stack, bit for bit.
+
+    Returns
+    -------
+    mean, low, distance : ndarray, shape (...)
+        Mean and smallest cosine over the pairs of distinct members, largest distance.
+    zero : ndarray of int, shape (...)
+        Members whose vector has norm 0 (their cosines, and so ``mean``, are undefined).
+    """
+    a = np.asarray(counts)
+    g, h, w = _group_pairs(tuple(a.tolist()))
+    dist2 = norm2[..., g] + norm2[..., h] - 2.0 * inner[..., g, h]
+    distance = np.sqrt(np.maximum(dist2.max(axis=-1), 0.0))
+    zero = ((norm2 <= 0) * a).sum(axis=-1)
+    # weighted mean written around one value, so a single group's cosine is exact; a few
+    # terms are summed in order (numpy reduces a stack's rows in another order than one
+    # row: the sweep's rows, of one or two groups, are the single solves' bit for bit)
+    c = cosines[..., g, h]
+    dev = c - c[..., :1]
+    if g.size <= 8:
+        total = w[0] * dev[..., 0]
+        for j in range(1, g.size):
+            total = total + w[j] * dev[..., j]
+    else:
+        total = (w * dev).sum(axis=-1)
+    return c[..., 0] + total, c.min(axis=-1), distance, zero
+
+
+@functools.lru_cache(maxsize=64)
+def _group_pairs(counts: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(g, h, w)``: the group pairs holding two distinct members of a class set with
+    ``counts`` members per group, and the share of the pairs of members each holds."""
+    a = np.array(counts)
     pairs = np.outer(a, a) - np.diag(a)  # ordered pairs of distinct members
-    mask = np.zeros_like(pairs, dtype=bool)
-    mask[np.ix_(present, present)] = True
-    mask &= pairs > 0
-    distance = float(np.sqrt(max(dist2[mask].max(), 0.0)))
-    zero = present[norm2[present] <= 0]
-    if zero.size:
-        return zero_norm_stats(size, int(a[zero].sum()), what, distance)
-    # weighted mean written around one value, so a single group's cosine is exact
-    c, w = cosines[mask], pairs[mask] / pairs[mask].sum()
-    mean = float(c[0] + w @ (c - c[0]))
-    return PairStats(size, mean, float(c.min()), distance)
+    g, h = np.nonzero(pairs > 0)
+    out = g, h, pairs[g, h] / pairs[g, h].sum()
+    for array in out:
+        array.setflags(write=False)  # shared by every call with these counts
+    return out
 
 
 def minority_collapse_stats(W, minority) -> PairStats:

@@ -31,9 +31,13 @@ class Groups:
         self.weights = np.asarray(weights)
         self.first = np.asarray(first)
         if labels is None:
-            ends = np.cumsum(self.sizes)
-            if not np.array_equal(self.first, ends - self.sizes):
+            starts, total = [], 0  # in integers: a model is built in microseconds
+            for size in self.sizes.tolist():
+                starts.append(total)
+                total += size
+            if self.first.tolist() != starts:
                 raise ValueError("labels=None needs groups of consecutive classes in order")
+            self.__dict__["_contiguous"] = True  # just checked
         else:
             self.__dict__["labels"] = np.asarray(labels)
 
@@ -49,7 +53,10 @@ class Groups:
 
     @property
     def K(self) -> int:
-        return int(self.sizes.sum())
+        K = self.__dict__.get("_K")  # computed once (the sizes are fixed)
+        if K is None:
+            K = self.__dict__["_K"] = int(self.sizes.sum())
+        return K
 
     def members(self, g: int) -> np.ndarray:
         """Indices of the classes of group ``g``."""
@@ -73,10 +80,16 @@ class Groups:
             )
         return np.bincount(self.labels[classes], minlength=self.G)
 
-    @cached_property
+    @property
     def is_contiguous(self) -> bool:
-        ends = self.first + self.sizes
-        return bool(np.all(self.first[1:] == ends[:-1]) and self.first[0] == 0)
+        """Whether the groups are consecutive classes in group order (computed once)."""
+        # cached by hand: functools.cached_property takes a lock on first use (3.11)
+        known = self.__dict__.get("_contiguous")
+        if known is None:
+            ends = self.first + self.sizes
+            known = bool(np.all(self.first[1:] == ends[:-1]) and self.first[0] == 0)
+            self.__dict__["_contiguous"] = known
+        return known
 
     def __repr__(self) -> str:
         return f"Groups(sizes={self.sizes.tolist()}, weights={self.weights.tolist()})"

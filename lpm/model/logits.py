@@ -35,7 +35,10 @@ from functools import cached_property
 import numpy as np
 
 from .. import _validation as check
+from .few_groups import ce_derivatives, gram_geometry, singular_values_2x2
+from .group_gram import cosines_from_gram, gram_from_parts
 from .groups import Groups
+from .losses import CrossEntropy
 from .model import Model
 
 
@@ -158,10 +161,15 @@ class GroupedLogits(Logits):
     def K(self) -> int:
         return self.groups.K
 
-    @cached_property
+    @property
     def mult(self) -> np.ndarray:
         """Multiplicity ``K_g - 1`` of each within-group singular value."""
-        return self.groups.sizes - 1.0
+        # cached by hand: functools.cached_property takes a lock on first use (3.11),
+        # a microsecond on an object a solve makes two of
+        mult = self.__dict__.get("_mult")
+        if mult is None:
+            mult = self.__dict__["_mult"] = self.groups.sizes - 1.0
+        return mult
 
     # -- the entries of Z -----------------------------------------------------------------
     @classmethod
@@ -221,13 +229,31 @@ class GroupedLogits(Logits):
         """SVD of ``M`` (computed once; the object is not modified after creation)."""
         return np.linalg.svd(self.M)
 
+    @property
+    def block_singular_values(self) -> list[float]:
+        """Singular values of ``M``, largest first: in closed form for one or two groups
+        (:func:`lpm.model.few_groups.singular_values_2x2`), else from :attr:`svd`.
+        Computed once."""
+        sv = self.__dict__.get("_block_sv")  # cached by hand, as mult
+        if sv is None:
+            G = self.groups.G
+            if G == 1:
+                sv = [abs(float(self.M[0, 0]))]
+            elif G == 2:
+                sv = list(singular_values_2x2(*self.M.ravel().tolist()))
+            else:
+                sv = self.svd[1].tolist()
+            self.__dict__["_block_sv"] = sv
+        return sv
+
     def spectral_norm(self) -> float:
-        top = self.svd[1].max(initial=0.0)
-        within = np.abs(self.s[self.mult > 0])
-        return float(max(top, within.max(initial=0.0)))
+        top = max(self.block_singular_values, default=0.0)
+        within = [abs(v) for v, m in zip(self.s.tolist(), self.mult.tolist()) if m > 0]
+        return float(max([top, *within]))
 
     def nuclear_norm(self) -> float:
-        return float(self.svd[1].sum() + self.mult @ np.abs(self.s))
+        within = sum(m * abs(v) for m, v in zip(self.mult.tolist(), self.s.tolist()))
+        return float(sum(self.block_singular_values) + within)
 
     def scaled(self, factor: float) -> GroupedLogits:
         return GroupedLogits(self.groups, self.M * factor, self.s * factor)
@@ -283,36 +309,42 @@ class GroupedLogits(Logits):
         P = _psd_sqrt_from_svd(Vt.T if side == "W" else U, S)
         return P, np.abs(self.s)
 
+    def _group_geometry(self, side: str):
+        """``(norm2, inner, cosines)`` of one side, computed once (read-only arrays): in
+        closed form for one or two groups (:func:`lpm.model.few_groups.gram_geometry`),
+        else from the SVD of ``M`` (:mod:`lpm.model.group_gram`)."""
+        cache = self.__dict__.setdefault("_group_gram", {})
+        if side not in cache:
+            if self.groups.G <= 2:
+                parts = gram_geometry(
+                    self.M.tolist(),
+                    self.s.tolist(),
+                    self.groups.sizes.tolist(),
+                    self.block_singular_values,
+                    side,
+                )
+                norm2, inner, cos = (np.array(part) for part in parts)
+            else:
+                P, a = self._gram_parts(side)
+                norm2, inner = gram_from_parts(P, a, self.groups.sizes)
+                cos = cosines_from_gram(norm2, inner, np.diagonal(P), a, self.mult)
+            for array in (norm2, inner, cos):
+                array.setflags(write=False)
+            cache[side] = (norm2, inner, cos)
+        return cache[side]
+
     def group_gram(self, side: str = "W"):
         """``(norm2, inner)``: squared norm of a class of each group (G,), and the inner
         product between two distinct classes of groups g and h (G x G). Computed once per
         side (read-only arrays)."""
-        cache = self.__dict__.setdefault("_group_gram", {})
-        if side not in cache:
-            P, a = self._gram_parts(side)
-            Kg = self.groups.sizes.astype(float)
-            inner = P / np.sqrt(np.outer(Kg, Kg))
-            within = np.diagonal(P) / Kg
-            norm2 = within + a * (1.0 - 1.0 / Kg)
-            np.fill_diagonal(inner, within - a / Kg)
-            norm2.setflags(write=False)
-            inner.setflags(write=False)
-            cache[side] = (norm2, inner, np.diagonal(P).copy(), a)
-        return cache[side][:2]
+        return self._group_geometry(side)[:2]
 
     def group_cosines(self, side: str = "W") -> np.ndarray:
         """Cosine between two distinct classes of groups g and h (G x G); NaN where a
         norm is 0. Inside a group it is evaluated as ``(rho - 1)/(rho + K_g - 1)``,
-        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``."""
-        norm2, inner = self.group_gram(side)
-        _, _, P_diag, a = self.__dict__["_group_gram"][side]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = inner / np.sqrt(np.outer(norm2, norm2))
-            rho = P_diag / a
-            within = (rho - 1.0) / (rho + self.mult)
-        np.fill_diagonal(cos, np.where(a > 0, within, np.diagonal(cos)))
-        cos[(norm2[:, None] <= 0) | (norm2[None, :] <= 0)] = np.nan
-        return np.clip(cos, -1.0, 1.0)
+        ``rho = P_gg / |s_g|``, so that a simplex gives exactly ``-1/(K_g - 1)``
+        (:func:`lpm.model.group_gram.cosines_from_gram`; read-only)."""
+        return self._group_geometry(side)[2]
 
     def classifier_gram(self, memory_limit=None) -> np.ndarray:
         return self._dense_gram("W", memory_limit)
@@ -396,8 +428,17 @@ def grouped_derivatives(sizes, weights, M, s, loss, curvature: bool = False, cla
 def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -> None:
     """:meth:`GroupedLogits.value_and_gradient` of many points at once (one loss call for
     all of them; the points share the group sizes and the loss), stored on each point. A
-    batch of reduced solves is certified this way."""
+    batch of reduced solves is certified this way. One or two groups under cross-entropy
+    are evaluated point by point in floats (:func:`lpm.model.few_groups.ce_derivatives`,
+    ten times faster than numpy on so few numbers), alone or in a batch alike."""
     sizes = points[0].groups.sizes
+    if sizes.size <= 2 and type(models[0].loss) is CrossEntropy:  # in floats, per point
+        for point, model in zip(points, models):
+            value, G_M, gamma = ce_derivatives(
+                sizes.tolist(), point.groups.weights.tolist(), point.M.tolist(), point.s.tolist()
+            )
+            point.__dict__["_evaluated"] = (model, (value, GroupedLogits(point.groups, G_M, gamma)))
+        return
     w = np.array([p.groups.weights for p in points])  # (n, G)
     loss = models[0].loss
     classes = np.array([p.groups.first for p in points]) if loss.class_dependent else None

@@ -183,15 +183,18 @@ class Model:
         Only the product matters for the logits; each budget alone may be any positive
         double (the factors are scaled by :attr:`scale`, computed without overflow)."""
         product = self.E_W * self.E_H
-        given = (
-            f"got E_W={self.E_W:g}, E_H={self.E_H:g} (product "
-            f"{check.product_text(self.E_W, self.E_H)})"
-        )
+
+        def given() -> str:  # written only for an error (a model is built in microseconds)
+            return (
+                f"got E_W={self.E_W:g}, E_H={self.E_H:g} (product "
+                f"{check.product_text(self.E_W, self.E_H)})"
+            )
+
         if not product >= MIN_BUDGET_PRODUCT:
             raise ValueError(
                 f"E_W * E_H must be at least {MIN_BUDGET_PRODUCT:g}: below, the loss varies "
                 f"over the budget by less than its rounding error and the optimum is not "
-                f"determined in double precision; {given}"
+                f"determined in double precision; {given()}"
             )
         if self.K < 2 or self.loss.has_finite_minimizer:
             return
@@ -207,7 +210,7 @@ class Model:
             raise ValueError(
                 f"E_W * E_H must be at most {top:.4g} for K={self.K} classes and the loss "
                 f"{self.loss!r}: beyond, the optimal loss is below {LOSS_FLOOR:g}, out of "
-                f"double precision; {given}"
+                f"double precision; {given()}"
             )
 
     @classmethod
@@ -240,7 +243,7 @@ class Model:
         if math.isinf(R):
             pi_A, pi_B = 1.0 / K_A, 0.0
         else:
-            pi_A, pi_B = (float(v[0]) for v in two_group_weights(K_A, K_B, R, w))
+            pi_A, pi_B = _weight_pair(K_A, K_B, R, w)
             if pi_B == 0 or pi_A == 0:
                 raise ValueError(
                     f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
@@ -324,8 +327,15 @@ class Model:
         g = self.groups
         span = self.__dict__.get("minority_range")
         if span is not None and g.is_contiguous:
-            start, end = g.first, g.first + g.sizes
-            return np.clip(np.minimum(end, span[1]) - np.maximum(start, span[0]), 0, None)
+            # the two-group model's minority is fixed when it is built: counted once
+            counts = self.__dict__.get("_minority_counts")
+            if counts is None:
+                lo, hi = span
+                ends = zip(g.first.tolist(), g.sizes.tolist())
+                counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
+                counts.setflags(write=False)
+                self.__dict__["_minority_counts"] = counts
+            return counts
         return g.count_members(self.minority)
 
     @property
@@ -452,13 +462,18 @@ def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
     (``R = inf``: ``pi_B = 0``). Written with the ratio ``oversample / R`` so that no
     ``K_A * R`` overflows for ``R`` near the top of the double range."""
     R = np.atleast_1d(np.asarray(R, float))
-    pi_A, pi_B = np.empty_like(R), np.empty_like(R)
+    pairs = np.array([_weight_pair(K_A, K_B, r, oversample) for r in R.ravel().tolist()])
+    return pairs[:, 0].reshape(R.shape), pairs[:, 1].reshape(R.shape)
+
+
+def _weight_pair(K_A: int, K_B: int, R: float, oversample: float) -> tuple[float, float]:
+    """:func:`two_group_weights` at one ``R``, in floats (a model is built in
+    microseconds)."""
     # normalized by the larger weight: no overflow for R near either end of the range
-    up = R >= oversample
-    ratio = oversample / R[up]  # minority over majority weight (0 at R = inf)
-    pi_A[up] = 1.0 / (K_A + K_B * ratio)
-    pi_B[up] = ratio * pi_A[up]
-    inverse = R[~up] / oversample
-    pi_B[~up] = 1.0 / (K_B + K_A * inverse)
-    pi_A[~up] = inverse * pi_B[~up]
-    return pi_A, pi_B
+    if R >= oversample:
+        ratio = oversample / R  # minority over majority weight (0 at R = inf)
+        pi_A = 1.0 / (K_A + K_B * ratio)
+        return pi_A, ratio * pi_A
+    inverse = R / oversample
+    pi_B = 1.0 / (K_B + K_A * inverse)
+    return inverse * pi_B, pi_B

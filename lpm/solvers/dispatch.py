@@ -87,14 +87,14 @@ def _loss_at_zero(model: Model, exact: bool = False) -> tuple[float, float]:
         value, a, b = _row_at_zero(model.loss, model.K)
     except TypeError:  # a user's loss that cannot be hashed: not cached
         value, a, b = _row_at_zero.__wrapped__(model.loss, model.K)
-    n = g.sizes.astype(float)
-    pi = np.asarray(g.weights, float)
-    f0 = value * float(n @ pi)
+    sizes, weights = g.sizes.tolist(), g.weights.tolist()  # floats: a few microseconds
+    f0 = value * sum(k * w for k, w in zip(sizes, weights))
     # a row's norm bounds sigma_max from below: when that already puts the span above 1
     # (any usual budget), the exact value is not needed (min(1, span) = 1)
-    row = math.sqrt(max((a + b) ** 2 + (model.K - 1) * b * b, 0.0)) * float(pi.max())
+    row = math.sqrt(max((a + b) ** 2 + (model.K - 1) * b * b, 0.0)) * max(weights)
     if not exact and model.tau * row >= 1.0:
         return f0, model.tau * row
+    n, pi = np.array(sizes, float), np.array(weights, float)
     root = np.sqrt(n)
     A = a * np.eye(g.G) + b * np.outer(root, root)
     top = float(np.linalg.eigvalsh(A @ np.diag(pi**2) @ A)[-1])

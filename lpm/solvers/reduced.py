@@ -73,7 +73,8 @@ def solve_constrained(
     n = weights.shape[0]
     sizes = np.asarray(sizes, int)
     K = float(sizes.sum())
-    tau = np.broadcast_to(np.asarray(tau, float), (n,))
+    tau = np.asarray(tau, float)
+    tau = np.full(n, tau) if tau.ndim == 0 else tau
     layouts = list(groups) if groups is not None else shared_layouts(sizes, weights)
     results: list[ReducedResult | None] = [None] * n
     if not len(force_zero):
@@ -111,11 +112,12 @@ def solve_constrained(
                 results[i] = two_groups.solve_one_group(int(K), weights[i, 0], tau[i], layouts[i])
             todo = []
         elif sizes.size == 2:
+            every = len(todo) == n
             found = two_groups.solve_two_groups(
                 sizes,
-                weights[todo],
+                weights if every else weights[todo],
                 loss,
-                tau[todo],
+                tau if every else tau[todo],
                 [layouts[i] for i in todo],
                 force_zero=force_zero,
                 starts=None if starts is None else [starts[i] for i in todo],
@@ -147,9 +149,11 @@ def _same_coefficients(loss: Loss, layouts, indices) -> list[list[int]]:
     return list(batches.values())
 
 
-def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
-    """Runner of ``method="reduced"``: solve models that share one group structure and
-    loss as one Newton batch, and certify each (its exact collapse report attached)."""
+def solve_results(models, options) -> tuple[list[ReducedResult], float]:
+    """The reduced solves of models sharing one group structure and loss, as one Newton
+    batch, each converged (else SolverError) and its loss evaluated for the certificate
+    (:func:`lpm.model.logits.evaluate_grouped`, one call for all): ``(results, started)``,
+    ``started`` the ``time.perf_counter()`` before the solves."""
     options = newton_options(options)
     started = time.perf_counter()
     g0 = models[0].groups
@@ -163,14 +167,21 @@ def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
         groups=[m.groups for m in models],
         **options,
     )
-    if all(res.converged for res in results):  # the certificates' loss evaluations, at once
-        evaluate_grouped([res.logits for res in results], models)
-    sols = []
-    for model, res, p, gap_tol in zip(models, results, dims, gap_tols):
+    for model, res in zip(models, results):
         if not res.converged:
             raise SolverError(
                 f"method='reduced': Newton solver failed for {model!r}: {res.message}"
             )
+    evaluate_grouped([res.logits for res in results], models)
+    return results, started
+
+
+def solve_batch(models, dims, gap_tols, options) -> list[Solution]:
+    """Runner of ``method="reduced"``: solve models that share one group structure and
+    loss as one Newton batch, and certify each (its exact collapse report attached)."""
+    results, started = solve_results(models, options)
+    sols = []
+    for model, res, p, gap_tol in zip(models, results, dims, gap_tols):
         sol = certify(
             model,
             res.logits,

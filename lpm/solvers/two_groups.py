@@ -47,12 +47,14 @@ import numpy as np
 
 from ..certificates import SolverError
 from ..certificates.collapse import DECISION_FACTOR
+from ..model.few_groups import ce_row
 from ..model.groups import Groups
 from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
 from .reduced_program import ReducedResult
+from .small_systems import newton_direction
 
-_exp, _log1p, _expm1, _cos, _sin = math.exp, math.log1p, math.expm1, math.cos, math.sin
+_cos, _sin = math.cos, math.sin
 _EPS = 2.0**-52
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
@@ -65,30 +67,10 @@ def handles(loss: Loss) -> bool:
     return type(loss) is CrossEntropy
 
 
-def _row(p, q, m, n):
-    """Value and derivatives ``(value, d/dp, d/dq, d2/dp2, d2/dpdq, d2/dq2)`` of one
-    compressed row of cross-entropy in its margins, ``log(1 + m e^-p + n e^-q)``: the
-    arithmetic of :meth:`lpm.model.losses.CrossEntropy.rows` (shifted exponents,
-    ``log1p``, second derivatives from the probabilities of the other classes)."""
-    c = -q if q < 0.0 else 0.0
-    if m:
-        if -p > c:
-            c = -p
-        e1 = m * _exp(-p - c)
-    else:
-        e1 = 0.0
-    e0 = _exp(-c)
-    e2 = n * _exp(-q - c)
-    S = e0 + e1 + e2
-    value = c + _log1p(_expm1(-c) + e1 + e2)
-    P0, P1, P2 = e0 / S, e1 / S, e2 / S
-    return value, -P1, -P2, P1 * (P0 + P2), -P1 * P2, P2 * (P0 + P1)
-
-
 class _Problem:
     """One two-group problem: its constants and the objective in ``(theta, r, s1, s2)``."""
 
-    __slots__ = ("w", "m", "n", "A", "B", "P", "tau", "beta")
+    __slots__ = ("w", "m", "n", "A", "B", "P", "tau", "beta", "_c")
 
     def __init__(self, K1, K2, w1, w2, tau):
         K = K1 + K2
@@ -101,117 +83,111 @@ class _Problem:
         self.B = (tau / K1, tau / K2)
         self.P = (tau / (K1 - 1) if K1 > 1 else 0.0, tau / (K2 - 1) if K2 > 1 else 0.0)
         self.tau = tau
+        self._c = (*self.A, *self.B, *self.P, w1, w2, *self.m, *self.n, *self.beta)
 
-    def evaluate(self, x):
-        """The objective at ``x = (theta, r, s1, s2)``: ``(log f, its gradient (4,), its
-        Hessian (4 x 4), f, the gradient of f, (df/dmu_1, df/dmu_2))``, in lists.
+    def derivatives(self, x):
+        """The objective at ``x = (theta, r, s1, s2)``, flat: ``(log f, its gradient (4,),
+        its Hessian (16,: row-major 4 x 4), f, the gradient of f (4,), (df/dmu_1,
+        df/dmu_2))``, in tuples (the solver's form of :meth:`evaluate`).
 
         Group ``g``'s margins are ``p = P_g s_g`` and ``q = A_g r c_g(theta) + B_g s_g``
         (``c_1 = cos``, ``c_2 = sin``); the chain rule is written out for both groups.
         """
         th, r, s1, s2 = x
+        A1, A2, B1, B2, P1, P2, w1, w2, m1, m2, n1, n2, beta1, beta2 = self._c
         cs, sn = _cos(th), _sin(th)
-        A1, A2 = self.A
-        B1, B2 = self.B
-        P1, P2 = self.P
-        w1, w2 = self.w
-        m1, m2 = self.m
-        v1, lp1, lq1, lpp1, lpq1, lqq1 = _row(P1 * s1, A1 * r * cs + B1 * s1, m1, self.n[0])
-        v2, lp2, lq2, lpp2, lpq2, lqq2 = _row(P2 * s2, A2 * r * sn + B2 * s2, m2, self.n[1])
-        qt1, qr1 = -A1 * r * sn, A1 * cs  # d q_1 / d theta, d q_1 / d r
-        qt2, qr2 = A2 * r * cs, A2 * sn
+        u1, u2 = A1 * cs, A2 * sn  # d q_g / d r
+        t1, t2 = -A1 * r * sn, A2 * r * cs  # d q_g / d theta
+        v1, lp1, lq1, lpp1, lpq1, lqq1 = ce_row(P1 * s1, u1 * r + B1 * s1, m1, n1)
+        v2, lp2, lq2, lpp2, lpq2, lqq2 = ce_row(P2 * s2, u2 * r + B2 * s2, m2, n2)
         f = w1 * v1 + w2 * v2
-        wq1, wq2 = w1 * lq1, w2 * lq2
-        g0 = wq1 * qt1 + wq2 * qt2
-        g1 = wq1 * qr1 + wq2 * qr2
-        h00 = w1 * lqq1 * qt1 * qt1 - wq1 * A1 * r * cs + w2 * lqq2 * qt2 * qt2 - wq2 * A2 * r * sn
-        h01 = w1 * lqq1 * qt1 * qr1 - wq1 * A1 * sn + w2 * lqq2 * qt2 * qr2 + wq2 * A2 * cs
-        h11 = w1 * lqq1 * qr1 * qr1 + w2 * lqq2 * qr2 * qr2
-        if m1:
-            g2 = w1 * lp1 * P1 + wq1 * B1
-            c1 = w1 * (lpq1 * P1 + lqq1 * B1)
-            h02, h12 = c1 * qt1, c1 * qr1
-            h22 = w1 * (lpp1 * P1 * P1 + 2.0 * lpq1 * P1 * B1 + lqq1 * B1 * B1)
-        else:  # one class: s_1 is not a variable
-            g2 = h02 = h12 = h22 = 0.0
-        if m2:
-            g3 = w2 * lp2 * P2 + wq2 * B2
-            c2 = w2 * (lpq2 * P2 + lqq2 * B2)
-            h03, h13 = c2 * qt2, c2 * qr2
-            h33 = w2 * (lpp2 * P2 * P2 + 2.0 * lpq2 * P2 * B2 + lqq2 * B2 * B2)
-        else:
-            g3 = h03 = h13 = h33 = 0.0
         if f < 1e-290:  # below the normal double range precision is gone
             raise SolverError(
                 "the loss falls below 1e-290, out of double precision: sqrt(E_W*E_H) is too "
                 "large for this model (optimal margins of several hundred)"
             )
+        L1, L2 = w1 * lq1, w2 * lq2  # weighted slopes and curvatures in q
+        C1, C2 = w1 * lqq1, w2 * lqq2
+        g0 = L1 * t1 + L2 * t2
+        g1 = L1 * u1 + L2 * u2
+        # d2 q_g / d theta2 = -r u_g and d2 q_g / d theta dr = t_g / r
+        h00 = C1 * t1 * t1 + C2 * t2 * t2 - r * g1
+        h01 = C1 * t1 * u1 + C2 * t2 * u2 - L1 * A1 * sn + L2 * A2 * cs
+        h11 = C1 * u1 * u1 + C2 * u2 * u2
+        if m1:
+            g2 = w1 * lp1 * P1 + L1 * B1
+            c1 = w1 * lpq1 * P1 + C1 * B1
+            h02, h12 = c1 * t1, c1 * u1
+            h22 = w1 * (lpp1 * P1 * P1 + 2.0 * lpq1 * P1 * B1) + C1 * B1 * B1
+        else:  # one class: s_1 is not a variable
+            g2 = h02 = h12 = h22 = 0.0
+        if m2:
+            g3 = w2 * lp2 * P2 + L2 * B2
+            c2 = w2 * lpq2 * P2 + C2 * B2
+            h03, h13 = c2 * t2, c2 * u2
+            h33 = w2 * (lpp2 * P2 * P2 + 2.0 * lpq2 * P2 * B2) + C2 * B2 * B2
+        else:
+            g3 = h03 = h13 = h33 = 0.0
         # log f: with the budget binding, the same minimizer and multiplier signs
-        a0, a1, a2, a3 = g0 / f, g1 / f, g2 / f, g3 / f
-        b01, b02, b03 = h01 / f - a0 * a1, h02 / f - a0 * a2, h03 / f - a0 * a3
-        b12, b13, b23 = h12 / f - a1 * a2, h13 / f - a1 * a3, -a2 * a3
-        hess = [
-            [h00 / f - a0 * a0, b01, b02, b03],
-            [b01, h11 / f - a1 * a1, b12, b13],
-            [b02, b12, h22 / f - a2 * a2, b23],
-            [b03, b13, b23, h33 / f - a3 * a3],
-        ]
-        return (
-            math.log(f),
-            [a0, a1, a2, a3],
-            hess,
-            f,
-            [g0, g1, g2, g3],
-            (wq1 * self.beta[0], wq2 * self.beta[1]),
+        inv = 1.0 / f
+        a0, a1, a2, a3 = g0 * inv, g1 * inv, g2 * inv, g3 * inv
+        b01, b02, b03 = h01 * inv - a0 * a1, h02 * inv - a0 * a2, h03 * inv - a0 * a3
+        b12, b13, b23 = h12 * inv - a1 * a2, h13 * inv - a1 * a3, -a2 * a3
+        # fmt: off
+        hess = (
+            h00 * inv - a0 * a0, b01, b02, b03,
+            b01, h11 * inv - a1 * a1, b12, b13,
+            b02, b12, h22 * inv - a2 * a2, b23,
+            b03, b13, b23, h33 * inv - a3 * a3,
         )
+        # fmt: on
+        return math.log(f), (a0, a1, a2, a3), hess, f, (g0, g1, g2, g3), (L1 * beta1, L2 * beta2)
+
+    def evaluate(self, x):
+        """:meth:`derivatives` with the Hessian as a 4 x 4 nested list: ``(log f, its
+        gradient, its Hessian, f, the gradient of f, (df/dmu_1, df/dmu_2))``."""
+        log_f, a, H, f, g, dmu = self.derivatives(x)
+        return log_f, list(a), [list(H[4 * i : 4 * i + 4]) for i in range(4)], f, list(g), dmu
 
 
-def _newton_direction(H, g):
-    """``(x, decrement)`` with ``x = H^-1 g`` for a symmetric ``H`` of order 1 to 3
-    (lists): by Cholesky when ``H`` is clearly positive definite, else through its
-    eigenvalues floored in absolute value (the saddle-free step of
-    :func:`lpm.solvers.newton.newton`)."""
-    n = len(g)
-    if n == 1:
-        h = max(abs(H[0][0]), 1e-300)
-        return [g[0] / h], g[0] * g[0] / h
-    scale = max(abs(H[i][i]) for i in range(n))
-    tiny = 1e-14 * scale
-    a = H[0][0]
-    if a > tiny:
-        l10 = H[1][0] / a
-        d1 = H[1][1] - l10 * H[1][0]
-        if n == 2 and d1 > tiny:
-            y0, y1 = g[0], g[1] - l10 * g[0]
-            x1 = y1 / d1
-            return [(y0 - H[1][0] * x1) / a, x1], y0 * y0 / a + y1 * y1 / d1
-        if n == 3 and d1 > tiny:
-            l20 = H[2][0] / a
-            l21 = (H[2][1] - l20 * H[1][0]) / d1
-            d2 = H[2][2] - l20 * H[2][0] - l21 * l21 * d1
-            if d2 > tiny:  # H = L D L^T, L unit lower triangular
-                y0 = g[0]
-                y1 = g[1] - l10 * y0
-                y2 = g[2] - l20 * y0 - l21 * y1
-                x2 = y2 / d2
-                x1 = y1 / d1 - l21 * x2
-                x0 = y0 / a - l10 * x1 - l20 * x2
-                return [x0, x1, x2], y0 * y0 / a + y1 * y1 / d1 + y2 * y2 / d2
-    if n == 2:  # the eigenvalues of a symmetric 2 x 2 in closed form
-        mid, dev = 0.5 * (H[0][0] + H[1][1]), math.hypot(0.5 * (H[0][0] - H[1][1]), H[0][1])
-        phi = 0.5 * math.atan2(2.0 * H[0][1], H[0][0] - H[1][1])
-        c, s = math.cos(phi), math.sin(phi)  # (c, s): eigenvector of mid + dev
-        floor = max(1e-14 * (abs(mid) + dev), 1e-300)
-        hi, lo = max(abs(mid + dev), floor), max(abs(mid - dev), floor)
-        p_hi, p_lo = c * g[0] + s * g[1], c * g[1] - s * g[0]
-        a_hi, a_lo = p_hi / hi, p_lo / lo
-        return [c * a_hi - s * a_lo, s * a_hi + c * a_lo], a_hi * p_hi + a_lo * p_lo
-    ev, U = np.linalg.eigh(np.array(H))
-    floor = max(1e-14 * float(np.abs(ev).max()), 1e-300)
-    ev = np.maximum(np.abs(ev), floor)
-    proj = U.T @ np.array(g)
-    coef = proj / ev
-    return (U @ coef).tolist(), float(coef @ proj)
+def _tangent_step(x, gl, H, free):
+    """``(d, decrement)``: the Newton direction of ``log f`` on the current face, in
+    ``(theta, r, s1, s2)``, from its gradient ``gl`` and Hessian ``H`` (flat 4 x 4).
+
+    The tangent directions are ``e_i - e_k`` for the free simplex coordinates ``i`` other
+    than the pivot ``k`` (the largest free one), and theta while ``r > 0`` (at ``r = 0``
+    the point does not depend on theta: just released from ``M = 0``, r leaves along the
+    steepest theta first). The reduced system is built flat, lower triangle row by row.
+    """
+    k = free[0]
+    for i in free:
+        if x[i] > x[k]:
+            k = i
+    gk, k4, hkk = gl[k], 4 * k, H[5 * k]
+    theta = x[1] > 0.0
+    basis, rg, rH = ([0], [gl[0]], [H[0]]) if theta else ([], [], [])
+    for i in free:
+        if i == k:
+            continue
+        i4 = 4 * i
+        hik = H[i4 + k]
+        if theta:
+            rH.append(H[i4] - H[k4])
+        for j in basis:
+            if j:
+                rH.append(H[i4 + j] - H[k4 + j] - hik + hkk)
+        rH.append(H[5 * i] - hik - hik + hkk)
+        basis.append(i)
+        rg.append(gl[i] - gk)
+    d = [0.0, 0.0, 0.0, 0.0]
+    if not basis:
+        return d, 0.0
+    step, decrement = newton_direction(rH, rg)
+    for i, v in zip(basis, step):
+        d[i] = -v
+        if i:
+            d[k] += v
+    return d, decrement
 
 
 def _start(problem: _Problem, held):
@@ -251,41 +227,17 @@ def solve_one(
     if x[1] == 0.0:
         held[1] = True
     tau = problem.tau
-    ev = problem.evaluate(x)
+    evaluate = problem.derivatives
+    ev = evaluate(x)
     converged, message, iterations = False, "maximum number of iterations reached", 0
     history = []
     releases = [0, 0, 0, 0]
     flat, stall, best = False, 0, math.inf
-    evaluate = problem.evaluate
     free = [i for i in (1, 2, 3) if not held[i]]
     while iterations < max_iter:
         iterations += 1
         value, gl, Hl = ev[0], ev[1], ev[2]
-        k = free[0]  # the pivot: the largest free coordinate
-        for i in free:
-            if x[i] > x[k]:
-                k = i
-        # tangent directions: e_i - e_k for the other free coordinates, and theta while
-        # r > 0 (at r = 0 the point does not depend on theta: just released from M = 0,
-        # r leaves along the steepest theta first)
-        basis = [i for i in free if i != k]
-        if x[1] > 0.0:
-            basis.insert(0, 0)
-        if basis:
-            Hk, gk = Hl[k], gl[k]
-            hkk = Hk[k]
-            rg, rH = [], []
-            for i in basis:
-                Hi = Hl[i]
-                if i:
-                    rg.append(gl[i] - gk)
-                    rH.append([Hi[j] - Hk[j] - Hi[k] + hkk if j else Hi[0] - Hk[0] for j in basis])
-                else:
-                    rg.append(gl[0])
-                    rH.append([Hi[j] - Hi[k] if j else Hi[0] for j in basis])
-            step, decrement = _newton_direction(rH, rg)
-        else:
-            step, decrement = [], 0.0
+        d, decrement = _tangent_step(x, gl, Hl, free)
         history.append((value, decrement))
         # the stopping rules of lpm.solvers.newton.newton (its constrained mode), the
         # rounding floor of the decrement taken at 1e-12 (these coordinates reach it
@@ -329,31 +281,24 @@ def solve_one(
                 x[0] = math.atan2(-ev[5][1], -ev[5][0])
                 ev = evaluate(x)
             continue
-        d = [0.0, 0.0, 0.0, 0.0]
-        for i, v in zip(basis, step):
-            d[i] = -v
-            if i:
-                d[k] += v
         # at most a radian in theta and the whole simplex in r, s: where log f is nearly
         # flat (one exponential dominates) the Newton step is huge, the line search not
-        longest = max(abs(d[0]), abs(d[1]), abs(d[2]), abs(d[3]))
+        d0, d1, d2, d3 = d
+        longest = max(abs(d0), abs(d1), abs(d2), abs(d3))
         if longest > 1.0:
-            d = [v / longest for v in d]
+            d0, d1, d2, d3 = d = [d0 / longest, d1 / longest, d2 / longest, d3 / longest]
         # -- line search keeping the simplex coordinates >= 0 ---------------------------
         alpha_max = math.inf
         for i in free:
-            if d[i] < 0 and -x[i] / d[i] < alpha_max:
-                alpha_max = -x[i] / d[i]
+            if d[i] < 0.0:
+                limit = -x[i] / d[i]
+                if limit < alpha_max:
+                    alpha_max = limit
         alpha = 1.0 if alpha_max > 1.0 else alpha_max
-        slope = gl[0] * d[0] + gl[1] * d[1] + gl[2] * d[2] + gl[3] * d[3]
-        rounding = 1e-14 * max(1.0, abs(value))
+        slope = gl[0] * d0 + gl[1] * d1 + gl[2] * d2 + gl[3] * d3
+        x0, x1, x2, x3 = x
         while True:
-            trial = [
-                x[0] + alpha * d[0],
-                x[1] + alpha * d[1],
-                x[2] + alpha * d[2],
-                x[3] + alpha * d[3],
-            ]
+            trial = [x0 + alpha * d0, x1 + alpha * d1, x2 + alpha * d2, x3 + alpha * d3]
             hits = ()
             if alpha == alpha_max:
                 hits = [i for i in free if d[i] < 0 and -x[i] / d[i] <= alpha_max * (1 + 1e-12)]
@@ -366,7 +311,7 @@ def solve_one(
             # once the predicted decrease is below the rounding of log f, Armijo's test
             # is noise: take the Newton step unless log f rises beyond rounding
             if new[0] <= value + 1e-4 * alpha * slope or (
-                decrement < 1e-12 and new[0] <= value + rounding
+                decrement < 1e-12 and new[0] <= value + 1e-14 * max(1.0, abs(value))
             ):
                 break
             alpha *= 0.5
@@ -403,9 +348,9 @@ def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult
     inside = tau * (1.0 - 4 * _EPS)
     rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
-    M = np.array([[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]])
+    M = [[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]]  # GroupedLogits: arrays
     m = problem.m
-    s = np.array([inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0])
+    s = [inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0]
     slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
     return ReducedResult(
         logits=None if layout is None else GroupedLogits(layout, M, s),
@@ -461,7 +406,8 @@ def solve_two_groups(
     q = (math.sqrt(K2 / K), -math.sqrt(K1 / K))
     structural = [False, False, K1 == 1 or 0 in force_zero, K2 == 1 or 1 in force_zero]
     weights = np.asarray(weights, float).tolist()
-    tau = np.broadcast_to(np.asarray(tau, float), (len(weights),)).tolist()
+    tau = np.asarray(tau, float).tolist()
+    tau = [tau] * len(weights) if isinstance(tau, float) else tau
     out = []
     for i, (pi1, pi2) in enumerate(weights):
         problem = _Problem(K1, K2, K1 * pi1, K2 * pi2, tau[i])
@@ -477,7 +423,7 @@ def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
     makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
     callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
     s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _result
-    value, lp, _, _, _, _ = _row(s, s, K - 1, 0)
+    value, lp, _, _, _, _ = ce_row(s, s, K - 1, 0)
     w = K * weight
     lam = -w * lp / (K - 1)
     return ReducedResult(

@@ -29,80 +29,21 @@ import numpy as np
 
 from .. import _progress
 from .. import _validation as check
-from ..model.losses import Loss
+from ..model.losses import Loss, get_loss
 from ..model.model import Model
-from ..solvers.dispatch import METHODS, solve_models
+from ..solvers.dispatch import METHODS
+from .rows import RESULT_COLUMNS, solve_rows
 from .table import SweepTable
 
 #: parameters :func:`sweep` accepts as grids, in the order the grid nests them
 #: (the last, ``R``, varies fastest, so a curve in ``R`` is a contiguous block of rows)
 PARAMETERS = ("K_A", "K_B", "E_W", "E_H", "EWEH", "oversample", "R")
 
-#: columns of a solution row (after the parameter columns)
-RESULT_COLUMNS = (
-    "objective",
-    "gap",
-    "status",
-    "success",
-    "minority_cosine",
-    "minority_vanished",
-    "majority_cosine",
-    "minority_within",
-    "minority_distance",
-    "minority_collapsed",
-    "multiplier",
-    "method",
-    "solver",
-    "iterations",
-    "time",
-)
-
-
-# ---------------------------------------------------------------------------------------
-def solution_row(sol) -> dict:
-    """The result columns (:data:`RESULT_COLUMNS`) of one :class:`lpm.Solution`."""
-    model = sol.model
-    # NaN statistics, without a warning, for fewer than 2 minority classes and for
-    # classifiers of norm 0 (whose cosines are undefined)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stats = sol.minority_stats()
-        majority_cosine = float(sol.majority_cosine)
-    within = math.nan
-    collapsed = None
-    if model.minority_size >= 2 and sol.collapse_unavailable() is None:
-        report = sol.collapse
-        collapsed = report.minority_collapsed
-        if report.minority_group is not None:
-            within = float(report.within[report.minority_group])
-    return {
-        "objective": float(sol.objective),
-        "gap": float(sol.gap),
-        "status": sol.status,
-        "success": bool(sol.success),
-        "minority_cosine": float(stats.mean_cosine),
-        # why that cosine is NaN in the phase where the minority classifiers are 0
-        "minority_vanished": sol.minority_vanished,
-        "majority_cosine": majority_cosine,
-        "minority_within": within,
-        "minority_distance": float(stats.max_distance),
-        "minority_collapsed": collapsed,
-        "multiplier": float(sol.multiplier),
-        "method": sol.method,
-        "solver": sol.solver,
-        "iterations": None if sol.iterations is None else int(sol.iterations),
-        "time": float(sol.time),
-    }
-
 
 def _solve_chunk(models: list[Model], options: dict, tick: Callable | None = None) -> list[dict]:
-    """Solve one chunk and reduce each solution to its row (module level: picklable);
-    ``tick()`` after each row."""
-    rows = []
-    for sol in solve_models(models, **options):
-        rows.append(solution_row(sol))
-        if tick is not None:
-            tick()
-    return rows
+    """Solve one chunk into its rows (:func:`lpm.studies.rows.solve_rows`; module level:
+    picklable); ``tick()`` after each row."""
+    return solve_rows(models, **options, tick=tick)
 
 
 def run_chunked(
@@ -356,6 +297,7 @@ def sweep(
         E_H = 1.0 if E_H is None else E_H
         grids["E_H"] = [check.positive_real("E_H", v) for v in grid_values("E_H", E_H)]
         grids["EWEH"] = [None]
+    loss_obj = get_loss(loss, **check.mapping("loss_params", loss_params))  # once, not per point
     models, params = [], []
     for combo in itertools.product(*(grids[name] for name in PARAMETERS)):
         point = dict(zip(PARAMETERS, combo))
@@ -370,8 +312,7 @@ def sweep(
                 point["R"],
                 point["E_W"],
                 point["E_H"],
-                loss=loss,
-                loss_params=loss_params,
+                loss=loss_obj,
                 oversample=point["oversample"],
             )
         )

@@ -1,0 +1,227 @@
+r"""A table row per solved model: from a :class:`lpm.Solution`, or for a whole batch of
+reduced solves of one or two groups at once.
+
+:func:`solution_row` reads the result columns (:data:`RESULT_COLUMNS`) off a solution.
+:func:`solve_rows` solves a chunk of models and returns their rows: models of one or
+two groups of equal loss weight that ``method="reduced"`` solves (the two-group model,
+any counts with at most two distinct values) are solved as one Newton batch per group
+structure, certified by the same function as a solution (:func:`lpm.certificates.judge`)
+and their geometry computed for the whole batch by the same elementwise functions a
+solution uses (:mod:`lpm.model.group_gram`, :func:`lpm.geometry.group_pair_arrays`),
+with no :class:`lpm.Solution` built; every other model is solved by
+:func:`lpm.solve_models` and read by :func:`solution_row`. Both give a model the same
+row, bit for bit (only ``time`` differs).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import _validation as check
+from ..analysis.collapse import collapse_unavailable
+from ..certificates import NuclearBall, judge, report_from_result
+from ..geometry import group_pair_arrays
+from ..model.few_groups import gram_geometry
+from ..model.model import Model
+from ..solvers.dispatch import (
+    METHODS,
+    _feature_dimension,
+    choose_method,
+    default_gap_tol,
+    solve_models,
+)
+from ..solvers.reduced import solve_results
+
+#: columns of a solution row (after the parameter columns)
+RESULT_COLUMNS = (
+    "objective",
+    "gap",
+    "status",
+    "success",
+    "minority_cosine",
+    "minority_vanished",
+    "majority_cosine",
+    "minority_within",
+    "minority_distance",
+    "minority_collapsed",
+    "multiplier",
+    "method",
+    "solver",
+    "iterations",
+    "time",
+)
+
+
+def solution_row(sol) -> dict:
+    """The result columns (:data:`RESULT_COLUMNS`) of one :class:`lpm.Solution`."""
+    model = sol.model
+    # NaN statistics, without a warning, for fewer than 2 minority classes and for
+    # classifiers of norm 0 (whose cosines are undefined)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats = sol.minority_stats()
+        majority_cosine = float(sol.majority_cosine)
+    within = math.nan
+    collapsed = None
+    if model.minority_size >= 2 and sol.collapse_unavailable() is None:
+        report = sol.collapse
+        collapsed = report.minority_collapsed
+        if report.minority_group is not None:
+            within = float(report.within[report.minority_group])
+    return {
+        "objective": float(sol.objective),
+        "gap": float(sol.gap),
+        "status": sol.status,
+        "success": bool(sol.success),
+        "minority_cosine": float(stats.mean_cosine),
+        # why that cosine is NaN in the phase where the minority classifiers are 0
+        "minority_vanished": sol.minority_vanished,
+        "majority_cosine": majority_cosine,
+        "minority_within": within,
+        "minority_distance": float(stats.max_distance),
+        "minority_collapsed": collapsed,
+        "multiplier": float(sol.multiplier),
+        "method": sol.method,
+        "solver": sol.solver,
+        "iterations": None if sol.iterations is None else int(sol.iterations),
+        "time": float(sol.time),
+    }
+
+
+def _batched(model, method: str, solver) -> bool:
+    """Whether :func:`solve_rows` solves ``model`` in a batch: the reduced route (chosen
+    or asked for) of a budgeted model of one or two groups."""
+    if type(model) is not Model or model.constraint != "average" or model.groups.G > 2:
+        return False
+    if solver not in (None, "newton"):
+        return False
+    return method == "reduced" or (method == "auto" and choose_method(model) == "reduced")
+
+
+def solve_rows(
+    models: list[Model],
+    *,
+    method: str = "auto",
+    solver: str | None = None,
+    p: int | None = None,
+    gap_tol: float | None = None,
+    solver_options: dict | None = None,
+    tick: Callable | None = None,
+) -> list[dict]:
+    """The result rows (:data:`RESULT_COLUMNS`) of ``models``, in order: each the row
+    :func:`solution_row` reads off ``lpm.solve_models([model], ...)[0]`` (parameters as
+    there); ``tick()`` after each row."""
+    # the checks of lpm.solve_models, before any is solved either way
+    check.choice("method", method, METHODS)
+    solver = check.solver_name(solver)
+    if gap_tol is not None:
+        gap_tol = check.positive_real("gap_tol", gap_tol)
+    rows: list[dict | None] = [None] * len(models)
+    batches: dict[tuple, list[int]] = {}
+    rest = []
+    for i, model in enumerate(models):
+        if _batched(model, method, solver):
+            batches.setdefault((tuple(model.groups.sizes.tolist()), model.loss), []).append(i)
+        else:
+            rest.append(i)
+    if rest:
+        options = dict(method=method, solver=solver, p=p, gap_tol=gap_tol)
+        sols = solve_models([models[i] for i in rest], solver_options=solver_options, **options)
+        for i, sol in zip(rest, sols):
+            rows[i] = solution_row(sol)
+    for members in batches.values():
+        batch = [models[i] for i in members]
+        for i, row in zip(members, _batch_rows(batch, p, gap_tol, solver_options)):
+            rows[i] = row
+    if tick is not None:
+        for _ in rows:
+            tick()
+    return rows
+
+
+def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
+    """The rows of a batch of reduced models sharing one or two groups and the loss."""
+    for m in models:  # the checks solve_models makes
+        _feature_dimension(m, p, "reduced")
+    tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in models]
+    results, started = solve_results(models, solver_options)
+    cert = NuclearBall()
+    rows, points = [], []
+    for model, res, tol in zip(models, results, tols):
+        b = cert.bound(model, res.logits, None)
+        objective, gap, multiplier, status, success, _ = judge(
+            b, "reduced", "newton", tol, res.message
+        )
+        within, collapsed = math.nan, None
+        if model.minority_size >= 2 and collapse_unavailable(model, cert.kind, True) is None:
+            # the report a solution makes on first use (its gradient unless rescaled)
+            report = report_from_result(model, res, b.gradient if b.logits is res.logits else None)
+            collapsed = report.minority_collapsed
+            if report.minority_group is not None:
+                within = float(report.within[report.minority_group])
+        points.append(b.logits)
+        rows.append(
+            {
+                "objective": objective,
+                "gap": gap,
+                "status": status,
+                "success": success,
+                "minority_cosine": math.nan,
+                "minority_vanished": None,
+                "majority_cosine": math.nan,
+                "minority_within": within,
+                "minority_distance": math.nan,
+                "minority_collapsed": collapsed,
+                "multiplier": multiplier,
+                "method": "reduced",
+                "solver": "newton",
+                "iterations": int(res.iterations),
+                "time": 0.0,
+            }
+        )
+    _batch_geometry(models, points, rows)
+    share = (time.perf_counter() - started) / len(models)
+    for row in rows:
+        row["time"] = share
+    return rows
+
+
+def _batch_geometry(models, points, rows) -> None:
+    """The classifier statistics of the rows (minority and majority cosines, distance,
+    vanishing), for the whole batch: what :meth:`lpm.Solution.minority_stats`,
+    ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
+    stacked grouped logits."""
+    sizes = points[0].groups.sizes
+    # each point's numbers as its solution has them (GroupedLogits.group_gram: in closed
+    # form, lpm.model.few_groups), stacked
+    size_list = sizes.tolist()
+    parts = [
+        gram_geometry(z.M.tolist(), z.s.tolist(), size_list, z.block_singular_values, "W")
+        for z in points
+    ]
+    norm2, inner, cos = (np.array(part) for part in zip(*parts))
+    # the classifiers' scale, as Solution.group_geometry applies it
+    f = np.array([1.0 / m.scale for m in models])
+    norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
+    minority = np.array([m.minority_per_group for m in models])
+    for key, counts in (("minority", minority), ("majority", sizes - minority)):
+        sets: dict[tuple, list[int]] = {}
+        for i, c in enumerate(counts.tolist()):
+            if sum(c) >= 2:  # else no pairs: NaN statistics
+                sets.setdefault(tuple(c), []).append(i)
+        for c, take in sets.items():
+            mean, _, distance, zero = group_pair_arrays(
+                norm2[take], inner[take], cos[take], np.array(c)
+            )
+            for i, m, d, z in zip(take, mean.tolist(), distance.tolist(), zero.tolist()):
+                if key == "minority":
+                    rows[i]["minority_distance"] = d
+                if not z:
+                    rows[i][f"{key}_cosine"] = m
+    vanished = ((norm2 <= 0) & (minority > 0)).any(axis=1).tolist()
+    for row, v, c in zip(rows, vanished, minority.sum(axis=1).tolist()):
+        if c:
+            row["minority_vanished"] = v
