@@ -38,12 +38,12 @@ def main():
                 f"gap/objective {sol.gap / sol.objective:.1e}, Gram error {err:.1e}"
             )
         for K_A, K_B in ((5, 5), (50, 50), (500, 500)):
-            r = timed(lambda: lpm.solve(K_A, K_B, 100.0, 1.0, 5.0, fixed_classifier="etf"))
+            r = timed(lambda a=K_A, b=K_B: lpm.solve(a, b, 100.0, 1.0, 5.0, fixed_classifier="etf"))
             line = f"fixed ETF K={K_A + K_B:5d}: scalar {r * 1e3:7.2f} ms"
             if K_A + K_B <= 10:
                 s = timed(
-                    lambda: lpm.solve(
-                        K_A, K_B, 100.0, 1.0, 5.0, fixed_classifier="etf", method="sdp"
+                    lambda a=K_A, b=K_B: lpm.solve(
+                        a, b, 100.0, 1.0, 5.0, fixed_classifier="etf", method="sdp"
                     ),
                     rounds=3,
                 )

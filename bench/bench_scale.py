@@ -166,7 +166,10 @@ def _child(shape, K, options, out):
         model = lpm.Model(counts(shape, K), E_W, E_H)
         options = dict(options)
         method = options.pop("method")
-        threadpool_limits(options.pop("threads", 1))
+        threads = options.pop("threads", 1)
+        threadpool_limits(threads)
+        if method == "lowrank":  # the solver sets its own BLAS threads (default 1)
+            options["solver_options"] = {"blas_threads": threads}
         note = ""
         t0 = time.perf_counter()
         if method == "paper-sdp":

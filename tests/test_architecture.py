@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1] / "lpm"
 #: rooms from the bottom up; a room may import only rooms of a lower rank (and itself)
 LAYERS = (
     # utilities: argument checks, files, progress bars, the version
-    ("_validation", "_io", "_progress", "_version"),
+    ("_validation", "_io", "_progress", "_threads", "_version"),
     ("geometry",),  # measurements on arrays (W, H, Grams): numpy only
     ("model",),  # what is solved: losses, class counts, the model, its logits
     ("certificates",),  # certificate kinds, exact-structure reports, the Solution record

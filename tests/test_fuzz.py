@@ -100,7 +100,17 @@ CASES = [
         "solve_lowrank",
         lpm.solve_lowrank,
         dict(model=lpm.Model([5.0, 3.0, 2.0, 1.0])),
-        ("model", "p", "gap_tol", "max_iter", "memory", "time_limit", "rank_rtol", "start"),
+        (
+            "model",
+            "p",
+            "gap_tol",
+            "max_iter",
+            "memory",
+            "time_limit",
+            "rank_rtol",
+            "start",
+            "blas_threads",
+        ),
     ),
     (
         "solve_nonconvex",

@@ -327,3 +327,20 @@ def test_grouped_gauss_newton_diagonal_against_the_dense_hessian(loss):
     expected = np.diag(J.T @ hess @ J)
     _, _, aux = problem.evaluate(x, curvature=True)
     np.testing.assert_allclose(problem.gauss_newton_diagonal(x, aux), expected, rtol=1e-9)
+
+
+def test_numbers_do_not_depend_on_the_callers_blas_threads():
+    # the iteration runs with one BLAS thread (blas_threads=1): the same call gives the
+    # same bits under any thread setting of the caller, and the option is checked
+    from threadpoolctl import threadpool_limits
+
+    model = lpm.Model(lpm.counts.long_tailed(200, rho=100, n_max=5000), 1.0, 5.0)
+    with threadpool_limits(2):
+        a = lpm.solve_model(model, method="lowrank")
+    with threadpool_limits(1):
+        b = lpm.solve_model(model, method="lowrank")
+    assert a.success and (a.objective, a.gap, a.iterations) == (b.objective, b.gap, b.iterations)
+    np.testing.assert_array_equal(a.logits_repr.M, b.logits_repr.M)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="blas_threads"):
+            lpm.solve_lowrank(model, blas_threads=bad)

@@ -171,3 +171,29 @@ def test_factorization_residual_reports_dropped_singular_values():
     exact = lpm.solve(5, 5, 10.0, 1.0, 5.0)
     exact.W  # noqa: B018
     assert exact.residuals.factorization == 0.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lpm.solve(5, 5, 30.0, 1.0, 5.0),  # minority collapsed
+        lambda: lpm.solve_counts([9.0, 9.0, 3.0, 3.0, 1.0], 1.0, 5.0),
+        lambda: lpm.solve(5, 5, 30.0, 1.0, 5.0, fixed_classifier="etf"),
+    ],
+)
+def test_collapse_report_made_on_first_use_is_the_same_and_picklable(make):
+    # the solver defers the collapse report (and the report its block structure) to the
+    # first access; the deferred form pickles (sweeps on process pools), and reading it
+    # before or after a round trip gives the same report as a fresh solve's
+    import pickle
+
+    sol = make()
+    copy = pickle.loads(pickle.dumps(sol))
+    first, second = sol.collapse, copy.collapse
+    np.testing.assert_array_equal(first.collapsed, second.collapsed)
+    np.testing.assert_array_equal(first.gamma, second.gamma)
+    assert (first.rank, first.block_margin) == (second.rank, second.block_margin) or (
+        math.isnan(first.block_margin) and math.isnan(second.block_margin)
+    )
+    assert sol.minority_collapsed is make().minority_collapsed
+    pickle.loads(pickle.dumps(sol))  # and once it is made
