@@ -159,3 +159,15 @@ def test_seli_angles_shown_in_the_docs():
     # no exact Minority Collapse in the max-margin limit, even far out
     gram = lpm.seli([1e6] * 5 + [1] * 5).classifier_gram
     assert 0.98 < lpm.geometry.gram_cosines(gram)[5, 6] < 1 - 1e-3
+
+
+def test_max_margin_summary_reports_what_every_solution_does():
+    import json
+
+    mm = lpm.solve_max_margin([5, 5, 1])
+    sol = lpm.solve(2, 1, 5.0, 1.0, 1.0)
+    row = mm.summary()
+    assert list(row) == [k for k in sol.summary() if k != "multiplier"]
+    assert row["objective"] == mm.objective and row["gap"] == mm.gap
+    assert row["status"] == "optimal" and row["success"] is True
+    json.dumps(row)  # plain Python values

@@ -378,4 +378,4 @@ def seli(counts) -> SeliGeometry:
     bound = max_margin_bound(counts, P, [polar_multipliers(counts, P)])
     F_W = (Vt[:r].T * S[:r]) @ Vt[:r]
     F_H = (U[:, :r] * S[:r]) @ U[:, :r].T / np.outer(root, root)
-    return SeliGeometry(counts, P, F_W, F_H, bound.value, bound.dual, bound.gap)
+    return SeliGeometry(counts, P, F_W, F_H, bound.value, bound.dual, float(bound.gap))

@@ -48,7 +48,7 @@ from .. import _validation as check
 from .. import geometry
 from ..model.logits import DenseLogits
 from .kinds import EPS
-from .solution import SolverError
+from .solution import SolverError, result_summary
 
 
 def margin_counts(counts) -> np.ndarray:
@@ -218,16 +218,8 @@ class MaxMarginSolution:
         return float((margins(self.logits) + np.diag(np.full(self.K, np.inf))).min())
 
     def summary(self) -> dict:
-        return {
-            "objective": self.objective,
-            "gap": self.gap,
-            "status": self.status,
-            "success": self.success,
-            "method": self.method,
-            "solver": self.solver,
-            "time": self.time,
-            "iterations": self.iterations,
-        }
+        """Plain-Python summary: the fields every certified result reports."""
+        return result_summary(self)
 
     def __repr__(self) -> str:
         return (
@@ -256,7 +248,7 @@ def certify_max_margin(
     counts = np.asarray(counts, float)
     b = max_margin_bound(counts, Z, list(candidates) + [polar_multipliers(counts, Z)])
     tol = 1e-9 * b.value if gap_tol is None else float(gap_tol)
-    success = bool(converged) and b.gap <= tol
+    success = bool(converged) and bool(b.gap <= tol)  # a Python bool, never numpy's
     status = "optimal" if success else "inaccurate"
     if converged and not success:
         message = f"{message}; certified gap {b.gap:.3g} is above gap_tol={tol:.3g}"

@@ -33,6 +33,15 @@ class SolverError(RuntimeError):
     """A solver ended without a usable solution (infeasible, failed, or no iterate)."""
 
 
+#: what every certified result reports, in this order (``summary()`` of each result type)
+RESULT_FIELDS = ("objective", "gap", "status", "success", "method", "solver", "time", "iterations")
+
+
+def result_summary(result) -> dict:
+    """The :data:`RESULT_FIELDS` of a certified result, as a plain dict."""
+    return {name: getattr(result, name) for name in RESULT_FIELDS}
+
+
 @dataclass(frozen=True)
 class Residuals:
     r"""Constraint residuals of a solution (positive = violated).
@@ -447,17 +456,7 @@ class Solution:
     # -- output ---------------------------------------------------------------------------
     def summary(self) -> dict:
         """Plain-Python summary (the row of a sweep table)."""
-        return {
-            "objective": self.objective,
-            "gap": self.gap,
-            "status": self.status,
-            "success": self.success,
-            "method": self.method,
-            "solver": self.solver,
-            "time": self.time,
-            "iterations": self.iterations,
-            "multiplier": self.multiplier,
-        }
+        return {**result_summary(self), "multiplier": self.multiplier}
 
     def __repr__(self) -> str:
         return (
