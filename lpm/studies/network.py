@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _progress
+from .. import _progress, _threads
 from .. import _validation as check
 from .compare import compare
 from .table import SweepTable
@@ -116,10 +116,16 @@ def train_mlp(
     alpha: float = DIGITS["alpha"],
     seed: int = 0,
     max_iter: int = DIGITS["max_iter"],
+    blas_threads: int | None = 1,
 ) -> TrainedNetwork:
     r"""Train scikit-learn's ``MLPClassifier`` (ReLU layers ``hidden``, full-batch
     L-BFGS, weight decay: the loss plus :math:`\frac{\alpha}{2N}` times the squared norm
-    of every weight matrix) and return its last layer and the features it is fed."""
+    of every weight matrix) and return its last layer and the features it is fed.
+
+    ``blas_threads``: BLAS threads of the training (None: as BLAS is configured). One by
+    default: the same network whatever the caller's settings, and on two busy cores two
+    threads made the two-network test run take 181 s of CPU instead of 15."""
+    threads = _threads.check_threads(blas_threads)
     sk = _sklearn()
     net = sk.neural_network.MLPClassifier(
         hidden_layer_sizes=tuple(hidden),
@@ -129,12 +135,13 @@ def train_mlp(
         tol=1e-6,
         random_state=seed,
     )
-    with warnings.catch_warnings():  # stopping at max_iter shows in .iterations
-        warnings.simplefilter("ignore", sk.exceptions.ConvergenceWarning)
-        net.fit(X, y)
-    features = np.asarray(X, float)
-    for A, a in zip(net.coefs_[:-1], net.intercepts_[:-1]):
-        features = np.maximum(features @ A + a, 0.0)
+    with _threads.limited(threads):
+        with warnings.catch_warnings():  # stopping at max_iter shows in .iterations
+            warnings.simplefilter("ignore", sk.exceptions.ConvergenceWarning)
+            net.fit(X, y)
+        features = np.asarray(X, float)
+        for A, a in zip(net.coefs_[:-1], net.intercepts_[:-1]):
+            features = np.maximum(features @ A + a, 0.0)
     W, bias = net.coefs_[-1].T.copy(), net.intercepts_[-1].copy()
     error = float(np.mean((features @ W.T + bias).argmax(axis=1) != y))
     return TrainedNetwork(W, bias, features, error, int(net.n_iter_))
