@@ -99,8 +99,11 @@ def _same_row(a: dict, b: dict) -> None:
 )
 def test_batched_rows_of_mixed_faces_are_the_single_solves_rows(K_A, K_B, points):
     # log10 R up to 12 and E_W E_H from 1e-3 to 1e4: the ETF-like, interior, collapsed
-    # and vanished minority in one batch
+    # and vanished minority in one batch; label smoothing at a large budget (not binding:
+    # the unconstrained minimizer) in a batch of its own beside it
     models = [lpm.Model.two_group(K_A, K_B, 10.0**r, 1.0, 10.0**e) for r, e in points]
+    smooth = {"loss": "label_smoothing", "loss_params": {"alpha": 0.1}}
+    models += [lpm.Model.two_group(K_A, K_B, 10.0**r, 1.0, 1e4, **smooth) for r, _ in points]
     rows = solve_rows(models)
     for model, row in zip(models, rows):
         _same_row(row, solution_row(lpm.solve_model(model)))

@@ -255,15 +255,20 @@ def _pair_rows(models, results, tols):
     lam = np.array([r.multiplier for r in results])
     undecided |= (lam == 0.0) & (multi & (W == 0)).any(axis=1)
     kept = np.where(fixed, 0.0, s)
+    # Model.minority_size and minority_group, for the batch at once
+    minority = np.array([m.minority_per_group for m in models])
+    sizes_B = minority.sum(axis=1).tolist()
+    group_B = np.where(minority[:, 0] > 0, 0, 1).tolist()
+    alone = (np.count_nonzero(minority, axis=1) == 1).tolist()
     rows = [None] * n
     columns = zip(value.tolist(), gap.tolist(), sigma.tolist(), success, plain.tolist())
     for i, (v, gp, lm, ok, simple) in enumerate(columns):
-        model = models[i]
-        g = model.minority_group
-        if not simple or (model.minority_size >= 2 and g is None):
+        many = sizes_B[i] >= 2
+        if not simple or (many and not alone[i]):
             continue  # rescaled into the budget, not finite, a minority across groups
         within_g, collapsed = math.nan, None
-        if model.minority_size >= 2 and collapse_unavailable(model, "nuclear_ball", True) is None:
+        if many and collapse_unavailable(models[i], "nuclear_ball", True) is None:
+            g = group_B[i]
             collapsed = None if undecided[i] else bool(fixed[i, g])
             within_g = float(kept[i, g])
         status = "optimal" if ok else "inaccurate"
