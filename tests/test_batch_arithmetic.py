@@ -7,6 +7,7 @@ numbers, bit for bit (signs of zero included).
   ETF, interior, collapsed minority, vanished minority) gets the rows of single solves.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -119,3 +120,31 @@ def test_one_batch_holds_each_face():
     assert rows[2]["minority_vanished"] is True and math.isnan(rows[2]["minority_cosine"])
     for model, row in zip(models, rows):
         _same_row(row, solution_row(lpm.solve_model(model)))
+
+
+def test_a_point_outside_the_budget_gets_the_rows_of_its_solution(monkeypatch):
+    # a point the certificate scales into the budget leaves the array route for the
+    # per-row one: its row is still the one its Solution reads
+    from lpm.solvers import reduced
+    from lpm.solvers.dispatch import default_gap_tol
+    from lpm.studies import rows as rows_module
+
+    models = [lpm.Model.two_group(5, 3, R, 1.0, 5.0) for R in (30.0, 2.0, 1e3)]
+    real = reduced.solve_results
+
+    def outside(models, options, evaluate=True):
+        results, started = real(models, options, evaluate)
+        res = results[1]
+        results[1] = dataclasses.replace(res, logits=res.logits.scaled(1 + 1e-9))
+        return results, started
+
+    monkeypatch.setattr(reduced, "solve_results", outside)
+    monkeypatch.setattr(rows_module, "solve_results", outside)
+    tols = [default_gap_tol(m, "reduced") for m in models]
+    on_arrays = rows_module._pair_rows(models, outside(models, None, False)[0], tols)[0]
+    assert on_arrays[1] is None and on_arrays[0] is not None and on_arrays[2] is not None
+    got = rows_module._batch_rows(models, None, None, None)
+    sols = reduced.solve_batch(models, [m.min_exact_dimension for m in models], tols, None)
+    assert sols[1].residuals.nuclear <= 0.0  # scaled back into the ball
+    for row, sol in zip(got, sols):
+        _same_row(row, solution_row(sol))
