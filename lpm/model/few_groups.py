@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 _exp, _log1p, _expm1 = math.exp, math.log1p, math.expm1
 
 
@@ -89,6 +91,21 @@ def ce_derivatives(sizes, weights, M, s):
             G_M[g][h] = -dq * (w * roots[g] / roots[h])
         gamma[g] = g_own - g_same
     return value, G_M, gamma
+
+
+def grouped_inner(M, s, N, t, mult) -> float:
+    r""":math:`\langle Z, Y\rangle` of one- or two-group logits ``(M, s)`` and ``(N, t)``
+    (lists), ``mult`` the multiplicities ``K_g - 1``: :math:`\sum M_{gh} N_{gh} + \sum_g
+    (K_g - 1) s_g t_g`, summed in this order (numpy's ``vdot`` sums in an order of its
+    BLAS; a batch must follow one order)."""
+    total = 0.0
+    for row_m, row_n in zip(M, N):
+        for x, y in zip(row_m, row_n):
+            total = total + x * y
+    within = 0.0
+    for k, x, y in zip(mult, s, t):
+        within = within + k * (x * y)
+    return total + within
 
 
 def singular_values_2x2(a: float, b: float, c: float, d: float) -> tuple[float, float]:
@@ -175,3 +192,136 @@ def gram_geometry(M, s, sizes, sv, side: str = "W"):
                 value = inner[g][h] / (math.sqrt(norm2[g]) * math.sqrt(norm2[h]))
             cosines[g][h] = min(max(value, -1.0), 1.0)  # Cauchy-Schwarz: beyond is rounding
     return norm2, inner, cosines
+
+
+# -- the same arithmetic on arrays over a batch of two-group points --------------------
+# A sweep evaluates hundreds of points of the same two group sizes; these functions do,
+# for (n,)-stacked points, the operations of the functions above in the same order
+# (numpy's + - * / and sqrt round as Python's do, frexp and ldexp are exact) and evaluate
+# every transcendental function by the C library of :mod:`math`, so each point gets the
+# numbers it gets alone, bit for bit (numpy's own exp, log or cos may differ by an ulp).
+
+
+def map_float(fn, a: np.ndarray) -> np.ndarray:
+    """``fn`` (a function of :mod:`math`) elementwise over ``a``."""
+    return np.fromiter(map(fn, a.ravel().tolist()), float, a.size).reshape(a.shape)
+
+
+def ce_rows(p, q, m, mult, other):
+    """:func:`ce_row` of stacked margins ``p, q`` (G, n), row ``g`` with ``m[g]`` (ints)
+    same-group classes, and ``mult``, ``other`` (G, n): the same-group and other-group
+    class counts as floats, operation for operation."""
+    c = np.maximum(0.0, -q)  # the shift: where it is 0, its sign does not matter
+    if all(m):
+        c = np.maximum(c, -p)
+    else:
+        for g, k in enumerate(m):
+            if k:
+                c[g] = np.maximum(c[g], -p[g])
+    e1 = mult * map_float(_exp, -p - c)  # 0 for a one-class group (m = 0)
+    e2 = other * map_float(_exp, -q - c)
+    shifted = c != 0.0
+    if np.count_nonzero(shifted):
+        at = np.nonzero(shifted)
+        cs = c[at]
+        e0 = np.ones_like(c)
+        e0[at] = map_float(_exp, -cs)
+        value = map_float(_log1p, e1 + e2)
+        value[at] = cs + map_float(_log1p, map_float(_expm1, -cs) + e1[at] + e2[at])
+        S = e0 + e1 + e2
+        P0 = e0 / S
+    else:
+        value = map_float(_log1p, e1 + e2)
+        S = 1.0 + e1 + e2
+        P0 = 1.0 / S
+    P1, P2 = e1 / S, e2 / S
+    return value, -P1, -P2, P1 * (P0 + P2), -P1 * P2, P2 * (P0 + P1)
+
+
+def ce_derivatives_pairs(sizes, weights, M, s):
+    """:func:`ce_derivatives` of ``n`` two-group points at once: ``sizes`` (K_1, K_2)
+    (ints), ``weights`` (n, 2), ``M`` (n, 2, 2), ``s`` (n, 2). Returns ``value`` (n,),
+    ``G_M`` (n, 2, 2) and ``gamma`` (n, 2)."""
+    n = weights.shape[0]
+    roots = [math.sqrt(k) for k in sizes]
+    m = [k - 1 for k in sizes]
+    p, q = np.empty((2, n)), np.empty((2, n))
+    for g in (0, 1):
+        K, h = sizes[g], 1 - g
+        diag = M[:, g, g] / K
+        own, same = diag + m[g] * s[:, g] / K, diag - s[:, g] / K
+        p[g], q[g] = own - same, own - M[:, g, h] / (roots[g] * roots[h])
+    mult = np.array([np.full(n, float(m[0])), np.full(n, float(m[1]))])
+    other = np.array([np.full(n, float(sizes[1])), np.full(n, float(sizes[0]))])
+    v, dp, dq = ce_rows(p, q, m, mult, other)[:3]
+    value = 0.0 + sizes[0] * weights[:, 0] * v[0] + sizes[1] * weights[:, 1] * v[1]
+    G_M, gamma = np.empty((n, 2, 2)), np.empty((n, 2))
+    for g in (0, 1):
+        w, h = weights[:, g], 1 - g
+        g_own = w * (dp[g] + dq[g])
+        g_same = -w * dp[g] / m[g] if m[g] else 0.0
+        G_M[:, g, g] = g_own + m[g] * g_same
+        G_M[:, g, h] = -dq[g] * (w * roots[g] / roots[h])
+        gamma[:, g] = g_own - g_same
+    return value, G_M, gamma
+
+
+def singular_values_pairs(M):
+    """:func:`singular_values_2x2` of a stack ``M`` (n, 2, 2): ``(largest, smallest)``."""
+    a, b, c, d = M[:, 0, 0], M[:, 0, 1], M[:, 1, 0], M[:, 1, 1]
+    plus = np.array(list(map(math.hypot, (a + d).tolist(), (c - b).tolist())))
+    minus = np.array(list(map(math.hypot, (a - d).tolist(), (b + c).tolist())))
+    return 0.5 * (plus + minus), 0.5 * np.abs(plus - minus)
+
+
+def gram_geometry_pairs(M, s, sizes, sv, side: str = "W"):
+    """:func:`gram_geometry` of a stack of two-group points: ``M`` (n, 2, 2), ``s``
+    (n, 2), ``sizes`` (K_1, K_2), ``sv`` their singular values ``(largest, smallest)``.
+    Returns ``norm2`` (n, 2), ``inner`` and ``cosines`` (n, 2, 2)."""
+    n = M.shape[0]
+    a, b, c, d = M[:, 0, 0], M[:, 1, 0], M[:, 0, 1], M[:, 1, 1]
+    if side != "W":
+        b, c = c, b
+    top = np.maximum(np.maximum(np.maximum(np.abs(a), np.abs(b)), np.abs(c)), np.abs(d))
+    live = top > 0
+    e = np.where(live, np.frexp(top)[1], 0)
+    a, b, c, d = (np.ldexp(v, -e) for v in (a, b, c, d))
+    s1, s2 = np.ldexp(sv[0], -e), np.ldexp(sv[1], -e)
+    det, total = s1 * s2, s1 + s2
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows of M = 0: set below
+        P = np.empty((n, 2, 2))
+        P[:, 0, 1] = P[:, 1, 0] = np.ldexp((a * c + b * d) / total, e)
+        P[:, 0, 0] = np.ldexp((a * a + b * b + det) / total, e)
+        P[:, 1, 1] = np.ldexp((c * c + d * d + det) / total, e)
+    P[~live] = 0.0
+    A = np.abs(s)
+    norm2, inner = np.empty((n, 2)), np.empty((n, 2, 2))
+    for g in (0, 1):
+        K = sizes[g]
+        norm2[:, g] = P[:, g, g] / K + A[:, g] * (1.0 - 1.0 / K)
+        inner[:, g, g] = P[:, g, g] / K - A[:, g] / K
+    inner[:, 0, 1] = inner[:, 1, 0] = P[:, 0, 1] / math.sqrt(sizes[0] * sizes[1])
+    cosines = np.full((n, 2, 2), math.nan)
+    root = np.sqrt(norm2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the lanes not taken
+        for g in (0, 1):
+            rho = P[:, g, g] / A[:, g]
+            own = np.where(
+                A[:, g] > 0, (rho - 1.0) / (rho + (sizes[g] - 1)), inner[:, g, g] / norm2[:, g]
+            )
+            cosines[:, g, g] = own
+        cosines[:, 0, 1] = cosines[:, 1, 0] = inner[:, 0, 1] / (root[:, 0] * root[:, 1])
+    cosines = np.minimum(np.maximum(cosines, -1.0), 1.0)
+    dead = norm2 <= 0
+    cosines[dead[:, :, None] | dead[:, None, :]] = math.nan
+    return norm2, inner, cosines
+
+
+def inner_pairs(M, s, N, t, mult):
+    """:func:`grouped_inner` of stacks of two-group logits: ``M, N`` (n, 2, 2), ``s, t``
+    (n, 2), ``mult`` (K_1 - 1, K_2 - 1)."""
+    total = 0.0 + M[:, 0, 0] * N[:, 0, 0]
+    for g, h in ((0, 1), (1, 0), (1, 1)):
+        total = total + M[:, g, h] * N[:, g, h]
+    within = 0.0 + mult[0] * (s[:, 0] * t[:, 0]) + mult[1] * (s[:, 1] * t[:, 1])
+    return total + within

@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _validation as check
-from .few_groups import ce_derivatives, gram_geometry, singular_values_2x2
+from .few_groups import ce_derivatives, gram_geometry, grouped_inner, singular_values_2x2
 from .group_gram import cosines_from_gram, gram_from_parts
 from .groups import Groups
 from .losses import CrossEntropy
@@ -222,6 +222,14 @@ class GroupedLogits(Logits):
         return cached[1]
 
     def inner(self, other: GroupedLogits) -> float:
+        if self.groups.G <= 2:  # in floats, in the order a batch of rows follows too
+            return grouped_inner(
+                self.M.tolist(),
+                self.s.tolist(),
+                other.M.tolist(),
+                other.s.tolist(),
+                self.mult.tolist(),
+            )
         return float(np.vdot(self.M, other.M) + self.mult @ (self.s * other.s))
 
     @cached_property

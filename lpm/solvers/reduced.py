@@ -149,11 +149,12 @@ def _same_coefficients(loss: Loss, layouts, indices) -> list[list[int]]:
     return list(batches.values())
 
 
-def solve_results(models, options) -> tuple[list[ReducedResult], float]:
+def solve_results(models, options, evaluate: bool = True) -> tuple[list[ReducedResult], float]:
     """The reduced solves of models sharing one group structure and loss, as one Newton
-    batch, each converged (else SolverError) and its loss evaluated for the certificate
-    (:func:`lpm.model.logits.evaluate_grouped`, one call for all): ``(results, started)``,
-    ``started`` the ``time.perf_counter()`` before the solves."""
+    batch, each converged (else SolverError) and, if ``evaluate``, its loss evaluated for
+    the certificate (:func:`lpm.model.logits.evaluate_grouped`, one call for all; else
+    on first use): ``(results, started)``, ``started`` the ``time.perf_counter()``
+    before the solves."""
     options = newton_options(options)
     started = time.perf_counter()
     g0 = models[0].groups
@@ -172,7 +173,8 @@ def solve_results(models, options) -> tuple[list[ReducedResult], float]:
             raise SolverError(
                 f"method='reduced': Newton solver failed for {model!r}: {res.message}"
             )
-    evaluate_grouped([res.logits for res in results], models)
+    if evaluate:
+        evaluate_grouped([res.logits for res in results], models)
     return results, started
 
 

@@ -24,8 +24,17 @@ import numpy as np
 from .. import _validation as check
 from ..analysis.collapse import collapse_unavailable
 from ..certificates import NuclearBall, judge, report_from_result
+from ..certificates.collapse import DECISION_FACTOR
+from ..certificates.kinds import EPS
 from ..geometry import group_pair_arrays
-from ..model.few_groups import gram_geometry
+from ..model.few_groups import (
+    ce_derivatives_pairs,
+    gram_geometry,
+    gram_geometry_pairs,
+    inner_pairs,
+    singular_values_pairs,
+)
+from ..model.losses import CrossEntropy
 from ..model.model import Model
 from ..solvers.dispatch import (
     METHODS,
@@ -147,62 +156,151 @@ def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     for m in models:  # the checks solve_models makes
         _feature_dimension(m, p, "reduced")
     tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in models]
-    results, started = solve_results(models, solver_options)
+    pairs = models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy
+    # two groups under cross-entropy: the loss at the points is evaluated here, on arrays
+    results, started = solve_results(models, solver_options, evaluate=not pairs)
+    if pairs:
+        rows, geometry = _pair_rows(models, results, tols)
+    else:
+        rows, geometry = [None] * len(models), None
     cert = NuclearBall()
-    rows, points = [], []
-    for model, res, tol in zip(models, results, tols):
-        b = cert.bound(model, res.logits, None)
-        objective, gap, multiplier, status, success, _ = judge(
-            b, "reduced", "newton", tol, res.message
-        )
-        within, collapsed = math.nan, None
-        if model.minority_size >= 2 and collapse_unavailable(model, cert.kind, True) is None:
-            # the report a solution makes on first use (its gradient unless rescaled)
-            report = report_from_result(model, res, b.gradient if b.logits is res.logits else None)
-            collapsed = report.minority_collapsed
-            if report.minority_group is not None:
-                within = float(report.within[report.minority_group])
-        points.append(b.logits)
-        rows.append(
-            {
-                "objective": objective,
-                "gap": gap,
-                "status": status,
-                "success": success,
-                "minority_cosine": math.nan,
-                "minority_vanished": None,
-                "majority_cosine": math.nan,
-                "minority_within": within,
-                "minority_distance": math.nan,
-                "minority_collapsed": collapsed,
-                "multiplier": multiplier,
-                "method": "reduced",
-                "solver": "newton",
-                "iterations": int(res.iterations),
-                "time": 0.0,
-            }
-        )
-    _batch_geometry(models, points, rows)
+    points = [None] * len(models)
+    for i, (model, res, tol) in enumerate(zip(models, results, tols)):
+        if rows[i] is None:
+            rows[i], points[i] = _row(model, res, tol, cert)
+    _batch_geometry(models, points, rows, geometry)
     share = (time.perf_counter() - started) / len(models)
     for row in rows:
         row["time"] = share
     return rows
 
 
-def _batch_geometry(models, points, rows) -> None:
+def _row(model: Model, res, tol: float, cert) -> tuple[dict, object]:
+    """A model's row from its reduced result, decided as a solution decides it (its
+    certified point's geometry still to be filled in), and that point."""
+    b = cert.bound(model, res.logits, None)
+    objective, gap, multiplier, status, success, _ = judge(b, "reduced", "newton", tol, res.message)
+    within, collapsed = math.nan, None
+    if model.minority_size >= 2 and collapse_unavailable(model, cert.kind, True) is None:
+        # the report a solution makes on first use (its gradient unless rescaled)
+        report = report_from_result(model, res, b.gradient if b.logits is res.logits else None)
+        collapsed = report.minority_collapsed
+        if report.minority_group is not None:
+            within = float(report.within[report.minority_group])
+    return _new_row(objective, gap, status, success, within, collapsed, multiplier, res), b.logits
+
+
+def _new_row(objective, gap, status, success, within, collapsed, multiplier, res) -> dict:
+    return {
+        "objective": objective,
+        "gap": gap,
+        "status": status,
+        "success": success,
+        "minority_cosine": math.nan,
+        "minority_vanished": None,
+        "majority_cosine": math.nan,
+        "minority_within": within,
+        "minority_distance": math.nan,
+        "minority_collapsed": collapsed,
+        "multiplier": multiplier,
+        "method": "reduced",
+        "solver": "newton",
+        "iterations": int(res.iterations),
+        "time": 0.0,
+    }
+
+
+def _pair_rows(models, results, tols):
+    """The rows of two-group cross-entropy results, on arrays over the batch: what
+    :func:`_row` computes for each (:meth:`lpm.certificates.NuclearBall.bound`, then
+    :func:`lpm.certificates.judge`, then the collapse report's verdict), operation for
+    operation (:mod:`lpm.model.few_groups`). A row whose point the certificate would
+    rescale into the budget, or whose numbers are not finite, is left None (for
+    :func:`_row`). Returns ``(rows, (norm2, inner, cosines))``, the classifier geometry
+    of the points as :func:`lpm.model.few_groups.gram_geometry` gives it."""
+    n = len(models)
+    sizes = models[0].groups.sizes.tolist()
+    mult = [k - 1.0 for k in sizes]
+    M = np.array([r.logits.M for r in results])
+    s = np.array([r.logits.s for r in results])
+    W = np.array([m.groups.weights for m in models])
+    tau = np.array([m.tau for m in models])
+    sv = singular_values_pairs(M)
+    # GroupedLogits.nuclear_norm: the block's singular values, then the within parts
+    within = 0.0 + mult[0] * np.abs(s[:, 0]) + mult[1] * np.abs(s[:, 1])
+    nuclear = 0.0 + sv[0] + sv[1] + within
+    # NuclearBall.bound at the point, its gradient by ce_derivatives
+    value, G_M, gamma = ce_derivatives_pairs(sizes, W, M, s)
+    inner = inner_pairs(G_M, gamma, M, s, mult)
+    sigma = singular_values_pairs(G_M)[0]
+    for g in (0, 1):
+        if mult[g] > 0:
+            sigma = np.maximum(sigma, np.abs(gamma[:, g]))
+    span = tau * sigma
+    bound = inner + span
+    magnitude = np.abs(inner) + span + np.abs(value)
+    # judge: the rounding allowance of a grouped point (G + 1 = 3 terms)
+    allowance = 8 * 3 * EPS * (magnitude + 0.0)
+    gap = np.maximum(bound, 0.0) + 0.0 + allowance
+    plain = (nuclear <= tau) & np.isfinite(value) & np.isfinite(gap)
+    success = (gap <= np.array(tols)).tolist()
+    # the collapse report's verdict (report_from_result, undecided_reason)
+    fixed = np.array([r.fixed for r in results])
+    slack = np.array([r.kkt_slack for r in results])
+    multi = np.array([k > 1 for k in sizes])
+    free, held = multi & ~fixed, multi & fixed
+    noise = np.where(free, np.abs(slack), -np.inf).max(axis=1)
+    margin = np.where(held, slack, np.inf).min(axis=1)
+    undecided = free.any(axis=1) & held.any(axis=1) & (margin <= DECISION_FACTOR * noise)
+    lam = np.array([r.multiplier for r in results])
+    undecided |= (lam == 0.0) & (multi & (W == 0)).any(axis=1)
+    kept = np.where(fixed, 0.0, s)
+    # Model.minority_size and minority_group, for the batch at once
+    minority = np.array([m.minority_per_group for m in models])
+    sizes_B = minority.sum(axis=1).tolist()
+    group_B = np.where(minority[:, 0] > 0, 0, 1).tolist()
+    alone = (np.count_nonzero(minority, axis=1) == 1).tolist()
+    rows = [None] * n
+    columns = zip(value.tolist(), gap.tolist(), sigma.tolist(), success, plain.tolist())
+    for i, (v, gp, lm, ok, simple) in enumerate(columns):
+        many = sizes_B[i] >= 2
+        if not simple or (many and not alone[i]):
+            continue  # rescaled into the budget, not finite, a minority across groups
+        within_g, collapsed = math.nan, None
+        if many and collapse_unavailable(models[i], "nuclear_ball", True) is None:
+            g = group_B[i]
+            collapsed = None if undecided[i] else bool(fixed[i, g])
+            within_g = float(kept[i, g])
+        status = "optimal" if ok else "inaccurate"
+        rows[i] = _new_row(v, gp, status, ok, within_g, collapsed, lm, results[i])
+    return rows, gram_geometry_pairs(M, s, sizes, sv, "W")
+
+
+def _batch_geometry(models, points, rows, geometry=None) -> None:
     """The classifier statistics of the rows (minority and majority cosines, distance,
     vanishing), for the whole batch: what :meth:`lpm.Solution.minority_stats`,
     ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
-    stacked grouped logits."""
-    sizes = points[0].groups.sizes
+    stacked grouped logits. ``geometry``: the ``(norm2, inner, cosines)`` of the points
+    already stacked, of which the rows with a ``points`` entry are replaced by that
+    point's."""
+    sizes = models[0].groups.sizes
     # each point's numbers as its solution has them (GroupedLogits.group_gram: in closed
     # form, lpm.model.few_groups), stacked
     size_list = sizes.tolist()
-    parts = [
-        gram_geometry(z.M.tolist(), z.s.tolist(), size_list, z.block_singular_values, "W")
-        for z in points
-    ]
-    norm2, inner, cos = (np.array(part) for part in zip(*parts))
+    if geometry is None:
+        parts = [
+            gram_geometry(z.M.tolist(), z.s.tolist(), size_list, z.block_singular_values, "W")
+            for z in points
+        ]
+        norm2, inner, cos = (np.array(part) for part in zip(*parts))
+    else:
+        norm2, inner, cos = geometry
+        for i, z in enumerate(points):
+            if z is not None:
+                parts = gram_geometry(
+                    z.M.tolist(), z.s.tolist(), size_list, z.block_singular_values, "W"
+                )
+                norm2[i], inner[i], cos[i] = (np.array(part) for part in parts)
     # the classifiers' scale, as Solution.group_geometry applies it
     f = np.array([1.0 / m.scale for m in models])
     norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
