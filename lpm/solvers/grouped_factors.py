@@ -73,7 +73,8 @@ class GroupedFactors:
         self.ny = int(self.free.sum())
         self.r = 0
         self.evaluations = 0
-        self.checked: GroupedLogits | None = None
+        self.checked: GroupedLogits | None = None  # the logits of the last exact check
+        self.checked_from: np.ndarray | None = None  # the group block they were made from
         self.target = 0.0  # the gap target of the run (set by the engine)
         self._power_vector = None
         self._scales = None  # see _slot_scales
@@ -218,7 +219,13 @@ class GroupedFactors:
             inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
             if inner + self.tau * sigma > self.target:
                 return inner + self.tau * sigma
-            self.checked = GroupedLogits(self.groups, M, s)
+            # a point of the sphere has a nuclear norm of tau up to rounding, often one ulp
+            # above it, which the certificate would scale back (an SVD and an evaluation,
+            # at this check and again for the solution): certify a point just inside,
+            # whose gap is larger by about (G + 1) eps tau mu, far below the allowance
+            shrink = 1.0 - (self.G + 1) * EPS
+            self.checked = GroupedLogits(self.groups, M * shrink, s * shrink)
+            self.checked_from = M
             return certified_gap(self.model, self.checked)
         sigma = max(spectral_norm(GL, exact, start=self._power_start(GL)), within)
         inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
@@ -272,19 +279,33 @@ class GroupedFactors:
 
     def truncated(self, x, rtol: float):
         """Balanced factors cut to the numerical rank of ``A B^T`` plus spare columns, or
-        None when that would not shrink them by 10%."""
+        None when that would not shrink them by 10%.
+
+        The singular values of ``A B^T`` come first (values only, from the small core
+        ``R_A R_B^T`` of the factors' QR decompositions, or from ``A B^T`` itself when the
+        factors are more than half as wide as tall, where two QR decompositions cost more
+        than what they save); the vectors only when the factors are cut."""
         A, B, y = self.split(x)
         if self.r <= 1:
             return None
-        QA, RA = np.linalg.qr(A)
-        QB, RB = np.linalg.qr(B)
-        u, sv, vt = np.linalg.svd(RA @ RB.T)
+        direct = 2 * self.r > self.nl
+        if direct:
+            core = A @ B.T
+        else:
+            QA, RA = np.linalg.qr(A)
+            QB, RB = np.linalg.qr(B)
+            core = RA @ RB.T
+        sv = np.linalg.svd(core, compute_uv=False)
         keep = int((sv > rtol * sv[0]).sum()) if sv.size and sv[0] > 0 else 1
         r = min(self.r, max(1, keep + max(2, math.ceil(0.02 * keep))))
         if r > 0.9 * self.r:
             return None
+        u, sv, vt = np.linalg.svd(core)
+        left, right = u[:, :r], vt[:r].T
+        if not direct:
+            left, right = QA @ left, QB @ right
         root = np.sqrt(sv[:r])
-        return self.pack((QA @ u[:, :r]) * root, (QB @ vt[:r].T) * root, y)
+        return self.pack(left * root, right * root, y)
 
     def outside(self, x, aux, threshold: float, most: int, mu: float):
         r"""``x`` widened where the current point cannot move at first order, or None:
