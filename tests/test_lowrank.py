@@ -187,6 +187,30 @@ def test_gap_of_an_early_stop_bounds_its_suboptimality(reference, gap_tol):
     assert sol.objective - best.objective <= sol.gap + best.gap
 
 
+def test_the_certified_point_is_inside_the_ball_as_returned(monkeypatch):
+    # the solver certifies its point just inside the nuclear ball, so the certificate
+    # never scales it (which would cost an SVD and an evaluation, twice): the budget is
+    # still used to 1e-12, and the certified gap is the Frank-Wolfe gap of the returned
+    # logits by an independent dense route
+    from lpm.model.logits import GroupedLogits
+
+    scaled = []
+    original = GroupedLogits.scaled
+    monkeypatch.setattr(
+        GroupedLogits, "scaled", lambda self, f: scaled.append(f) or original(self, f)
+    )
+    model = long_tailed_model(200)  # its point on the sphere was an ulp outside the ball
+    sol = lpm.solve_model(model, method="lowrank", gap_tol=1e-6)
+    assert sol.success and scaled == []
+    Z = sol.logits
+    nuclear = np.linalg.svd(Z, compute_uv=False).sum()
+    assert sol.logits_repr.nuclear_norm() <= model.tau
+    assert nuclear == pytest.approx(model.tau, rel=1e-12)
+    _, G = dense_cross_entropy(model.pi, Z)
+    fw = float(np.vdot(G, Z)) + model.tau * np.linalg.norm(G, 2)
+    assert fw <= sol.gap <= 1e-6
+
+
 def test_time_limit_returns_a_certified_unfinished_point():
     model = long_tailed_model(40)
     sol = lpm.solve_model(
@@ -299,6 +323,28 @@ def test_gauss_newton_diagonal_is_the_diagonal_of_jt_hessian_j(alpha):
     x = problem.pack(H, W, np.zeros(0))
     _, _, aux = problem.evaluate(x, curvature=True)
     np.testing.assert_allclose(problem.gauss_newton_diagonal(x, aux), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("width", [30, 15])  # above and below half the 40 rows
+def test_rank_cut_keeps_the_group_block_and_balances_it(width):
+    # a rank-2 block M = A B^T held by `width` columns: the cut (from M's own SVD when
+    # the factors are wide, from their QR decompositions when narrow) keeps 2 + 2 spare
+    # columns, the same M (dense SVD, to rounding), and balanced factors
+    from lpm.solvers.grouped_factors import GroupedFactors
+
+    model = lpm.Model(np.arange(40.0, 0.0, -1.0), 1.0, 2.0)  # 40 groups of one class
+    problem = GroupedFactors(model)
+    rng = np.random.default_rng(5)
+    C = rng.standard_normal((2, width))
+    A, B = rng.standard_normal((40, 2)) @ C, rng.standard_normal((40, 2)) @ C
+    cut = problem.truncated(problem.pack(A, B, np.zeros(0)), 1e-3)
+    A2, B2, _ = problem.split(cut)
+    assert problem.r == 4
+    M = A @ B.T
+    np.testing.assert_allclose(A2 @ B2.T, M, atol=1e-12 * np.abs(M).max())
+    sv = np.linalg.svd(M, compute_uv=False)[:4]
+    np.testing.assert_allclose(A2.T @ A2, np.diag(sv), atol=1e-12 * sv[0])
+    np.testing.assert_allclose(B2.T @ B2, np.diag(sv), atol=1e-12 * sv[0])
 
 
 @pytest.mark.parametrize("loss", ["ce", "squared"])

@@ -73,9 +73,11 @@ class GroupedFactors:
         self.ny = int(self.free.sum())
         self.r = 0
         self.evaluations = 0
-        self.checked: GroupedLogits | None = None
+        self.checked: GroupedLogits | None = None  # the logits of the last exact check
+        self.checked_from: np.ndarray | None = None  # the group block they were made from
         self.target = 0.0  # the gap target of the run (set by the engine)
         self._power_vector = None
+        self._scales = None  # see _slot_scales
         # one class of each group, for a class-dependent loss (its coefficients per slot)
         self.classes = groups.first if self.loss.class_dependent else None
 
@@ -122,11 +124,13 @@ class GroupedFactors:
         f, G_M, gamma = out[:3]
         A, B, y = self.split(x)
         GL = G_M if self.nl == self.G else G_M[np.ix_(self.live, self.live)]
-        gA = GL @ B
+        # the products written in place into the gradient (no concatenation pass)
+        grad = np.empty_like(x)
+        gA, gB, gy = self.split(grad)
+        np.matmul(GL, B, out=gA)
         gA[~self.rows[self.live]] = 0.0
-        grad = np.concatenate(
-            [gA.ravel(), (GL.T @ A).ravel(), gamma[self.free] * y]  # ds/dy = y/m, df/ds = m gamma
-        )
+        np.matmul(GL.T, A, out=gB)
+        np.multiply(gamma[self.free], y, out=gy)  # ds/dy = y/m, df/ds = m gamma
         return float(f), grad, (M, s, G_M, gamma, out[3] if curvature else None)
 
     def gauss_newton_diagonal(self, x, aux):
@@ -148,18 +152,27 @@ class GroupedFactors:
         A, B, y = self.split(x)
         L = self.live
         Kg = self.Kg
-        c = 1.0 / np.sqrt(np.outer(Kg, Kg))
-        np.fill_diagonal(c, 1.0 / Kg)
-        c, d, q = c[np.ix_(L, L)], d_X[np.ix_(L, L)], q_X[np.ix_(L, L)]
+        c, c2 = self._slot_scales()
+        if self.nl == self.G:  # views, no copies of the G x G blocks
+            d, q = d_X, q_X
+        else:
+            d, q = d_X[np.ix_(L, L)], q_X[np.ix_(L, L)]
         mL, dL, qL, KL = mass[L], d_own[L] / Kg[L], q_own[L] / Kg[L], Kg[L]
         A2, B2 = A * A, B * B
         # A: one row at a time; its Hessian has the rank-one part q q^T
-        lin = (q * c) @ B + qL[:, None] * B
-        dA = mL[:, None] * ((d * c * c) @ B2 + (dL / KL)[:, None] * B2 - lin * lin)
+        lin = (q * c) @ B
+        lin += qL[:, None] * B
+        dA = (d * c2) @ B2
+        dA += (dL / KL)[:, None] * B2
+        dA -= lin * lin
+        dA *= mL[:, None]
         dA[~self.rows[L]] = 0.0
         # B: rows are independent, so only each slot's own curvature d - q^2 enters, but
         # in row h the own and same slots move together
-        col = mL[:, None] * (d - q * q) * c * c
+        col = q * q
+        np.subtract(d, col, out=col)
+        col *= c2
+        col *= mL[:, None]
         own_same = (d_own[L] + np.diagonal(d) - (q_own[L] + np.diagonal(q)) ** 2) / KL**2
         np.fill_diagonal(col, mL * own_same)
         dB = col.T @ A2
@@ -169,6 +182,16 @@ class GroupedFactors:
         d_same, q_same = np.diagonal(d_X)[f], np.diagonal(q_X)[f]
         dy = mass[f] * (y / Kf) ** 2 * (d_own[f] + d_same / mf**2 - (q_own[f] - q_same / mf) ** 2)
         return np.concatenate([dA.ravel(), dB.ravel(), dy])
+
+    def _slot_scales(self):
+        r"""``c`` and ``c**2`` on the live block: :math:`c_{gh} = 1/\sqrt{K_g K_h}`, and
+        :math:`c_{gg} = 1/K_g` for the same-group slot (fixed for the problem: made once)."""
+        if self._scales is None:
+            L = self.live
+            c = 1.0 / np.sqrt(np.outer(self.Kg[L], self.Kg[L]))
+            np.fill_diagonal(c, 1.0 / self.Kg[L])
+            self._scales = (c, c * c)
+        return self._scales
 
     @property
     def restricted(self) -> bool:
@@ -196,7 +219,13 @@ class GroupedFactors:
             inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
             if inner + self.tau * sigma > self.target:
                 return inner + self.tau * sigma
-            self.checked = GroupedLogits(self.groups, M, s)
+            # a point of the sphere has a nuclear norm of tau up to rounding, often one ulp
+            # above it, which the certificate would scale back (an SVD and an evaluation,
+            # at this check and again for the solution): certify a point just inside,
+            # whose gap is larger by about (G + 1) eps tau mu, far below the allowance
+            shrink = 1.0 - (self.G + 1) * EPS
+            self.checked = GroupedLogits(self.groups, M * shrink, s * shrink)
+            self.checked_from = M
             return certified_gap(self.model, self.checked)
         sigma = max(spectral_norm(GL, exact, start=self._power_start(GL)), within)
         inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
@@ -250,19 +279,33 @@ class GroupedFactors:
 
     def truncated(self, x, rtol: float):
         """Balanced factors cut to the numerical rank of ``A B^T`` plus spare columns, or
-        None when that would not shrink them by 10%."""
+        None when that would not shrink them by 10%.
+
+        The singular values of ``A B^T`` come first (values only, from the small core
+        ``R_A R_B^T`` of the factors' QR decompositions, or from ``A B^T`` itself when the
+        factors are more than half as wide as tall, where two QR decompositions cost more
+        than what they save); the vectors only when the factors are cut."""
         A, B, y = self.split(x)
         if self.r <= 1:
             return None
-        QA, RA = np.linalg.qr(A)
-        QB, RB = np.linalg.qr(B)
-        u, sv, vt = np.linalg.svd(RA @ RB.T)
+        direct = 2 * self.r > self.nl
+        if direct:
+            core = A @ B.T
+        else:
+            QA, RA = np.linalg.qr(A)
+            QB, RB = np.linalg.qr(B)
+            core = RA @ RB.T
+        sv = np.linalg.svd(core, compute_uv=False)
         keep = int((sv > rtol * sv[0]).sum()) if sv.size and sv[0] > 0 else 1
         r = min(self.r, max(1, keep + max(2, math.ceil(0.02 * keep))))
         if r > 0.9 * self.r:
             return None
+        u, sv, vt = np.linalg.svd(core)
+        left, right = u[:, :r], vt[:r].T
+        if not direct:
+            left, right = QA @ left, QB @ right
         root = np.sqrt(sv[:r])
-        return self.pack((QA @ u[:, :r]) * root, (QB @ vt[:r].T) * root, y)
+        return self.pack(left * root, right * root, y)
 
     def outside(self, x, aux, threshold: float, most: int, mu: float):
         r"""``x`` widened where the current point cannot move at first order, or None:
@@ -287,11 +330,12 @@ class GroupedFactors:
         QB = np.linalg.qr(B)[0]
         G = G - QA @ (QA.T @ G)
         G = G - (G @ QB) @ QB.T
-        U, S, Vt = np.linalg.svd(G)
-        n = int(min(most, (S > threshold).sum()))
+        # the values first: the vectors (2.5x the cost) only when a pair is added
+        n = int(min(most, (np.linalg.svd(G, compute_uv=False) > threshold).sum()))
         if n == 0 and not revive.any():
             return None
         if n:
+            U, S, Vt = np.linalg.svd(G)
             scale = math.sqrt(1e-3 * float(S[n - 1]) / max(mu, 1e-300))
             A, B = np.hstack([A, U[:, :n] * scale]), np.hstack([B, Vt[:n].T * scale])
         return self.pack(A, B, y)

@@ -225,9 +225,9 @@ def solve_lowrank(
             raise SolverError("method='lowrank': the iteration produced non-finite logits")
         message = f"{res.message}; rank {problem.r}, {res.evaluations} evaluations"
         # the logits of the last exact check are the returned point's (their evaluation
-        # is cached on them)
+        # and SVD are cached on them)
         logits = problem.checked
-        if logits is None or not np.array_equal(logits.M, problem.M_s(res.x)[0]):
+        if logits is None or not np.array_equal(problem.checked_from, problem.M_s(res.x)[0]):
             logits = problem.logits(res.x)
         return certify(
             model,
