@@ -204,8 +204,9 @@ class GroupedFactors:
         Unrestricted, with ``exact``: the certificate's own value
         (:func:`lpm.certificates.certified_gap`, on :attr:`checked`, the logits it was
         computed at); otherwise an estimate for the checks made during the iteration, with
-        the top singular value of the group block by Lanczos (a lower estimate) once it is
-        large. Restricted to a face (groups held): the gap of the restricted program,
+        the top singular value of the group block by the power method (a lower estimate,
+        see :func:`spectral_norm`) once it is large. Restricted to a face (groups held):
+        the gap of the restricted program,
         whose linear minimization over the face's part of the ball is the top singular
         value of the live block of the gradient and of its free within-group values.
         """
