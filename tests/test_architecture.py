@@ -74,10 +74,14 @@ def imports_of(name: str, path: Path, modules) -> set[str]:
                 parts = package.split(".")
                 parts = parts[: len(parts) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
-            # `from A import b`: b is a module of A, or a name A defines (then A itself)
+            # `from A import b`: b is a module of A, or a name A defines (then A itself);
+            # either way A's __init__ runs, an edge when A is a subpackage (the root's
+            # __init__ is the public namespace on top, which the layers rule covers)
             for a in node.names:
                 sub = f"{base}.{a.name}"
                 targets.append(sub if sub in modules else base)
+                if sub in modules and base != "lpm" and modules[base].name == "__init__.py":
+                    targets.append(base)
         for t in targets:
             if not t.startswith("lpm"):
                 continue
@@ -163,3 +167,25 @@ def test_modules_stay_small():
     sizes = {p: len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
     big = {str(p.relative_to(ROOT.parent)): n for p, n in sizes.items() if n >= 500}
     assert not big, f"modules of 500 lines or more: {big}"
+
+
+def test_the_checker_sees_a_module_imported_from_its_package(tmp_path):
+    # `from . import b` runs the package's __init__ first: when that __init__ imports the
+    # importer (a front door re-exporting it), the edge to the package closes a cycle
+    pkg = tmp_path / "lpm"
+    (pkg / "solvers").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "solvers" / "__init__.py").write_text("from .a import f\n")
+    (pkg / "solvers" / "a.py").write_text("from . import b\n\n\ndef f():\n    pass\n")
+    (pkg / "solvers" / "b.py").write_text("")
+    modules = {
+        "lpm": pkg / "__init__.py",
+        "lpm.solvers": pkg / "solvers" / "__init__.py",
+        "lpm.solvers.a": pkg / "solvers" / "a.py",
+        "lpm.solvers.b": pkg / "solvers" / "b.py",
+    }
+    assert imports_of("lpm.solvers.a", modules["lpm.solvers.a"], modules) == {
+        "lpm.solvers",
+        "lpm.solvers.b",
+    }
+    assert imports_of("lpm.solvers", modules["lpm.solvers"], modules) == {"lpm.solvers.a"}

@@ -21,9 +21,10 @@ from ..model.groups import Groups
 from ..model.logits import GroupedLogits, evaluate_grouped
 from ..model.losses import Loss
 from ..model.unconstrained import unconstrained_minimizer
-from . import two_groups
 from .newton import newton
 from .reduced_program import ReducedProgram, ReducedResult
+from .two_groups import handles as two_groups_handle
+from .two_groups import solve_one_group, solve_two_groups
 
 #: the reduced Newton solver's cost grows fast with the number of groups G (measured:
 #: 0.4 s at G = 14, 2.5 s at G = 16, 9 s at G = 20, 150 s at G = 30, out of memory at
@@ -106,14 +107,14 @@ def solve_constrained(
                 [],
             )
         todo = []
-    if todo and sizes.size <= 2 and two_groups.handles(loss):
+    if todo and sizes.size <= 2 and two_groups_handle(loss):
         if sizes.size == 1 and not len(force_zero):
             for i in todo:
-                results[i] = two_groups.solve_one_group(int(K), weights[i, 0], tau[i], layouts[i])
+                results[i] = solve_one_group(int(K), weights[i, 0], tau[i], layouts[i])
             todo = []
         elif sizes.size == 2:
             every = len(todo) == n
-            found = two_groups.solve_two_groups(
+            found = solve_two_groups(
                 sizes,
                 weights if every else weights[todo],
                 loss,
