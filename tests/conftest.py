@@ -26,3 +26,23 @@ def dense_cross_entropy(pi, Z):
     P = np.exp(shifted - logsum[:, None])
     grad = pi[:, None] * (P - np.eye(Z.shape[0]))
     return value, grad
+
+
+def float_bits(x) -> list:
+    """The float64 bit patterns of ``x`` (NaN, -0.0 and 0.0 told apart)."""
+    return np.asarray(x, float).view(np.int64).ravel().tolist()
+
+
+def assert_same_row(a: dict, b: dict) -> None:
+    """Two result rows identical in every column but the time, in type and in bits (a
+    batched row against the single solve's: NaN equal to NaN, -0.0 not equal to 0.0)."""
+    assert a.keys() == b.keys()
+    for key in a:
+        if key == "time":
+            continue
+        x, y = a[key], b[key]
+        assert type(x) is type(y), key
+        if isinstance(x, float):
+            assert float_bits([x]) == float_bits([y]), (key, x, y)
+        else:
+            assert x == y, (key, x, y)

@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 import numpy as np
+from conftest import assert_same_row, float_bits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,11 +42,6 @@ point = st.tuples(
 )
 
 
-def _bits(x) -> list:
-    """The float64 bit patterns of ``x`` (NaN, -0.0 and 0.0 told apart)."""
-    return np.asarray(x, float).view(np.int64).ravel().tolist()
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     K=st.tuples(st.integers(1, 40), st.integers(1, 40)),
@@ -64,30 +60,16 @@ def test_stacked_two_group_arithmetic_is_each_points_own(K, points):
     for i in range(len(points)):
         Mi, si = M[i].tolist(), s[i].tolist()
         v, gm, ga = ce_derivatives(sizes, w[i].tolist(), Mi, si)
-        assert _bits([value[i]]) == _bits([v])
-        assert _bits(G_M[i]) == _bits(gm) and _bits(gamma[i]) == _bits(ga)
+        assert float_bits([value[i]]) == float_bits([v])
+        assert float_bits(G_M[i]) == float_bits(gm) and float_bits(gamma[i]) == float_bits(ga)
         one = singular_values_2x2(*M[i].ravel().tolist())
-        assert _bits([sv[0][i], sv[1][i]]) == _bits(one)
-        assert _bits([inner[i]]) == _bits([grouped_inner(Mi, si, gm, ga, mult)])
+        assert float_bits([sv[0][i], sv[1][i]]) == float_bits(one)
+        assert float_bits([inner[i]]) == float_bits([grouped_inner(Mi, si, gm, ga, mult)])
         for side, (norm2, inn, cos) in sides.items():
             ref = gram_geometry(Mi, si, sizes, list(one), side)
-            assert _bits(norm2[i]) == _bits(ref[0]), side
-            assert _bits(inn[i]) == _bits(ref[1]), side
-            assert _bits(cos[i]) == _bits(ref[2]), side
-
-
-def _same_row(a: dict, b: dict) -> None:
-    """Every column but the time identical, in type and bits (NaN equal to NaN)."""
-    assert a.keys() == b.keys()
-    for key in a:
-        if key == "time":
-            continue
-        x, y = a[key], b[key]
-        assert type(x) is type(y), key
-        if isinstance(x, float):
-            assert _bits([x]) == _bits([y]), (key, x, y)
-        else:
-            assert x == y, (key, x, y)
+            assert float_bits(norm2[i]) == float_bits(ref[0]), side
+            assert float_bits(inn[i]) == float_bits(ref[1]), side
+            assert float_bits(cos[i]) == float_bits(ref[2]), side
 
 
 @settings(max_examples=25, deadline=None)
@@ -107,7 +89,7 @@ def test_batched_rows_of_mixed_faces_are_the_single_solves_rows(K_A, K_B, points
     models += [lpm.Model.two_group(K_A, K_B, 10.0**r, 1.0, 1e4, **smooth) for r, _ in points]
     rows = solve_rows(models)
     for model, row in zip(models, rows):
-        _same_row(row, solution_row(lpm.solve_model(model)))
+        assert_same_row(row, solution_row(lpm.solve_model(model)))
 
 
 def test_one_batch_holds_each_face():
@@ -119,7 +101,7 @@ def test_one_batch_holds_each_face():
     assert rows[0]["minority_collapsed"] is False and rows[1]["minority_collapsed"] is True
     assert rows[2]["minority_vanished"] is True and math.isnan(rows[2]["minority_cosine"])
     for model, row in zip(models, rows):
-        _same_row(row, solution_row(lpm.solve_model(model)))
+        assert_same_row(row, solution_row(lpm.solve_model(model)))
 
 
 def test_a_point_outside_the_budget_gets_the_rows_of_its_solution(monkeypatch):
@@ -147,4 +129,4 @@ def test_a_point_outside_the_budget_gets_the_rows_of_its_solution(monkeypatch):
     sols = reduced.solve_batch(models, [m.min_exact_dimension for m in models], tols, None)
     assert sols[1].residuals.nuclear <= 0.0  # scaled back into the ball
     for row, sol in zip(got, sols):
-        _same_row(row, solution_row(sol))
+        assert_same_row(row, solution_row(sol))

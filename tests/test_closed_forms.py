@@ -10,11 +10,9 @@ sweep rows against single solves, bit for bit.
 * ``lpm.studies.rows.solve_rows``: every row equals the row of the single solve.
 """
 
-import math
-
 import numpy as np
 import pytest
-from conftest import dense_cross_entropy
+from conftest import assert_same_row, dense_cross_entropy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,20 +27,6 @@ from lpm.studies.rows import solution_row, solve_rows
 from lpm.studies.sweep import FIGURE3
 
 finite = st.floats(-50.0, 50.0, allow_nan=False, allow_infinity=False)
-
-
-def _same_row(a: dict, b: dict) -> None:
-    """Every column but the time identical, in value and type (NaN equal to NaN)."""
-    assert a.keys() == b.keys()
-    for key in a:
-        if key == "time":
-            continue
-        x, y = a[key], b[key]
-        assert type(x) is type(y), key
-        if isinstance(x, float) and math.isnan(x):
-            assert math.isnan(y), key
-        else:
-            assert x == y, (key, x, y)
 
 
 def _layout(sizes, weights) -> Groups:
@@ -200,7 +184,7 @@ def test_sweep_rows_are_the_single_solves_rows_on_the_figure3_grid():
     table = lpm.sweep(f["K_A"], f["K_B"], R=f["R"], E_W=f["E_W"], E_H=f["E_H"])
     for row in table:
         sol = lpm.solve(f["K_A"], f["K_B"], row["R"], f["E_W"], f["E_H"])
-        _same_row({k: row[k] for k in solution_row(sol)}, solution_row(sol))
+        assert_same_row({k: row[k] for k in solution_row(sol)}, solution_row(sol))
 
 
 @settings(max_examples=40)
@@ -228,7 +212,7 @@ def test_batched_rows_are_the_rows_of_single_solves(K_A, K_B, log10_R, log10_E, 
         for r in (0.0, log10_R, 2 * log10_R)
     ]
     for model, row in zip(models, solve_rows(models)):
-        _same_row(row, solution_row(lpm.solve_model(model)))
+        assert_same_row(row, solution_row(lpm.solve_model(model)))
 
 
 def test_batched_rows_of_counts_and_other_routes_are_the_single_solves_rows():
@@ -239,4 +223,4 @@ def test_batched_rows_of_counts_and_other_routes_are_the_single_solves_rows():
         lpm.Model([5, 1], constraint="per_class"),  # the SDP route
     ]
     for model, row in zip(models, solve_rows(models)):
-        _same_row(row, solution_row(lpm.solve_model(model)))
+        assert_same_row(row, solution_row(lpm.solve_model(model)))
