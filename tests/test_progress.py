@@ -173,3 +173,25 @@ def test_classes_beyond_memory_are_a_value_error_before_any_work():
     assert lpm.collapse_threshold(10**12, 10**12, 1.0, 1.0) > 1.0
     with pytest.raises(ValueError, match="class layout would be"):
         lpm.collapse_threshold(10**12, 10**12, 1.0, 1.0, loss="label_smoothing")
+
+
+def test_slow_routes_tick_as_each_point_is_done(monkeypatch):
+    # a chunk of low-rank (or conic) models is solved one model at a time, each row ticked
+    # when it is done: a bar over solves of seconds advances per point, not per chunk
+    from lpm.studies import rows as rows_module
+
+    events = []
+    solve = rows_module.solve_models
+
+    def recorded(models, **options):
+        events.append(("solve", len(models)))
+        return solve(models, **options)
+
+    monkeypatch.setattr(rows_module, "solve_models", recorded)
+    models = [lpm.Model(lpm.counts.long_tailed(10, rho), 1.0, 5.0) for rho in (10, 20, 50)]
+    models.append(lpm.Model.two_group(5, 5, 10.0, 1.0, 5.0))  # a batched row, ticked too
+    rows = rows_module.solve_rows(models, method="auto", tick=lambda: events.append("tick"))
+    assert [r["method"] for r in rows] == ["lowrank"] * 3 + ["reduced"]
+    assert events == [("solve", 1), "tick"] * 3 + ["tick"]
+    alone = [rows_module.solution_row(lpm.solve_model(m)) for m in models[:3]]
+    assert [r["objective"] for r in rows[:3]] == [r["objective"] for r in alone]

@@ -136,19 +136,38 @@ def solve_rows(
             batches.setdefault((tuple(model.groups.sizes.tolist()), model.loss), []).append(i)
         else:
             rest.append(i)
-    if rest:
-        options = dict(method=method, solver=solver, p=p, gap_tol=gap_tol)
-        sols = solve_models([models[i] for i in rest], solver_options=solver_options, **options)
-        for i, sol in zip(rest, sols):
+    options = dict(method=method, solver=solver, p=p, gap_tol=gap_tol)
+    options["solver_options"] = solver_options
+    # the reduced route batches its Newton solves (each gets its numbers alone, and the
+    # batch takes milliseconds); the others are solved one by one, each row ticked when
+    # it is done, so that a bar over slow solves advances per point
+    grouped = [i for i in rest if _reduced_route(models[i], method)]
+    if grouped:
+        for i, sol in zip(grouped, solve_models([models[i] for i in grouped], **options)):
             rows[i] = solution_row(sol)
+            _tick(tick)
+    for i in rest:
+        if rows[i] is None:
+            rows[i] = solution_row(solve_models([models[i]], **options)[0])
+            _tick(tick)
     for members in batches.values():
         batch = [models[i] for i in members]
         for i, row in zip(members, _batch_rows(batch, p, gap_tol, solver_options)):
             rows[i] = row
-    if tick is not None:
-        for _ in rows:
-            tick()
+            _tick(tick)
     return rows
+
+
+def _reduced_route(model, method: str) -> bool:
+    """Whether ``lpm.solve_models`` takes ``model`` by the (batched) reduced route."""
+    if method != "auto":
+        return method == "reduced"
+    return type(model) is Model and choose_method(model) == "reduced"
+
+
+def _tick(tick: Callable | None) -> None:
+    if tick is not None:
+        tick()
 
 
 def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
