@@ -193,3 +193,75 @@ def test_threshold_search_needs_no_array_of_size_K():
     # R_0 - 1 ~ c / K_A
     law = [(lpm.collapse_threshold(n, n, 1.0, 1.0, rtol=1e-12) - 1) * n for n in (10**6, 10**9)]
     assert law[1] == pytest.approx(law[0], rel=1e-4) and 3.0 < law[0] < 3.4
+
+
+def _cold_and_tight(K_A, K_B, R, EWEH, swap=False):
+    """The default solve (cold start) and one from the simplex-ETF start driven to the
+    rounding floor (decrement 1e-45: only the stall rules stop it), in solver
+    coordinates; ``swap``: the minority given as group 0."""
+    model = lpm.Model.two_group(K_A, K_B, R, 1.0, EWEH)
+    w = model.groups.weights
+    sizes, weights = (K_A, K_B), (K_A * w[0], K_B * w[1])
+    if swap:
+        sizes, weights = sizes[::-1], weights[::-1]
+    problem = two_groups._Problem(*sizes, *weights, model.tau)
+    fixed = [False, False, sizes[0] == 1, sizes[1] == 1]
+    cold = two_groups.solve_one(problem, fixed, fixed)
+    etf = two_groups._start(problem, fixed)
+    tight = two_groups.solve_one(problem, fixed, fixed, etf, 200, 1e-45)
+    return cold, tight
+
+
+@pytest.mark.parametrize(
+    "K_A, K_B, R, EWEH",
+    # points where stopping at the decrement tolerance left the coordinates 2e-12 and
+    # 3e-12 off (within the square root of the tolerance); the final step puts them at
+    # rounding (theta, the worst conditioned, within 1e-14)
+    [(5, 5, 10**1.7, 5.0), (24, 34, 1.0917387977558732, 0.3602886379470356)],
+)
+def test_coordinates_are_exact_to_rounding(K_A, K_B, R, EWEH):
+    cold, tight = _cold_and_tight(K_A, K_B, R, EWEH)
+    assert cold[2] and tight[2] and cold[1] == tight[1]
+    np.testing.assert_allclose(cold[0], tight[0], rtol=0, atol=2e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    K_A=st.integers(1, 60),
+    K_B=st.integers(2, 60),
+    log10_R=st.floats(0.01, 8.0),
+    log10_E=st.floats(-2.0, 2.0),
+    swap=st.booleans(),
+)
+def test_the_collapsed_start_reaches_the_optimum_of_the_etf_start(K_A, K_B, log10_R, log10_E, swap):
+    # the cold start guesses the minority collapsed; wherever the guess is wrong the
+    # solve still ends at the same optimum, to rounding, with the same active set
+    cold, tight = _cold_and_tight(K_A, K_B, 10.0**log10_R, 10.0**log10_E, swap)
+    assert cold[2] and tight[2]
+    assert cold[1] == tight[1]  # the exact collapse (and vanishing) verdicts
+    free = cold[0][1] > 0.0  # theta means nothing once M = 0
+    np.testing.assert_allclose(cold[0][int(not free) :], tight[0][int(not free) :], atol=2e-14)
+
+
+def test_a_plainly_wrong_collapse_guess_is_dropped_at_the_first_evaluation():
+    # R = 1.26 is far below R_0 = 12.19: the first evaluation releases the guess and the
+    # solve is that of the simplex-ETF start, bit for bit, one evaluation later
+    model = lpm.Model.two_group(5, 5, 1.26, 1.0, 5.0)
+    w = model.groups.weights
+    problem = two_groups._Problem(5, 5, 5 * w[0], 5 * w[1], model.tau)
+    fixed = [False] * 4
+    cold = two_groups.solve_one(problem, fixed, fixed)
+    etf = two_groups.solve_one(problem, fixed, fixed, two_groups._start(problem, fixed))
+    assert cold[0] == etf[0] and cold[1] == etf[1] and cold[5] == etf[5]
+
+
+def test_the_figure_3_curve_takes_fewer_newton_steps_from_the_collapsed_start():
+    # a regression guard on the work, not a timing: 8.4 iterations a point from the
+    # simplex-ETF start, 6.1 from the collapsed guess (deterministic counts)
+    steps = []
+    for i in range(1, 41):  # R = 1 is one group
+        model = lpm.Model.two_group(5, 5, 10 ** (0.1 * i), 1.0, 5.0)
+        w = model.groups.weights
+        problem = two_groups._Problem(5, 5, 5 * w[0], 5 * w[1], model.tau)
+        steps.append(two_groups.solve_one(problem, [False] * 4, [False] * 4)[4])
+    assert sum(steps) / len(steps) < 7.0

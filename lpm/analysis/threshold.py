@@ -81,7 +81,8 @@ def _bracket_and_refine(phi: Margin, x0: float, h: float, start=None) -> float |
         if lo is not None and hi is not None:
             if hi[0] - lo[0] <= 0.25 * h:
                 return 0.5 * (lo[0] + hi[0])
-            new = secant if lo[0] < secant < hi[0] else 0.5 * (lo[0] + hi[0])
+            # the secant may land on an end when psi there is 0 to rounding: the root
+            new = secant if lo[0] <= secant <= hi[0] else 0.5 * (lo[0] + hi[0])
             if abs(new - x) < h / 16:
                 return new
         elif hi is None:  # root above every point so far
