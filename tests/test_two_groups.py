@@ -23,7 +23,9 @@ CE = get_loss("ce")
 def _problem(K_A, K_B, R, EWEH):
     model = lpm.Model.two_group(K_A, K_B, R, 1.0, EWEH)
     g = model.groups
-    return model, two_groups._Problem(K_A, K_B, K_A * g.weights[0], K_B * g.weights[1], model.tau)
+    return model, two_groups.TwoGroupObjective(
+        K_A, K_B, K_A * g.weights[0], K_B * g.weights[1], model.tau
+    )
 
 
 def _logits(model, problem, x):
@@ -204,7 +206,7 @@ def _cold_and_tight(K_A, K_B, R, EWEH, swap=False):
     sizes, weights = (K_A, K_B), (K_A * w[0], K_B * w[1])
     if swap:
         sizes, weights = sizes[::-1], weights[::-1]
-    problem = two_groups._Problem(*sizes, *weights, model.tau)
+    problem = two_groups.TwoGroupObjective(*sizes, *weights, model.tau)
     fixed = [False, False, sizes[0] == 1, sizes[1] == 1]
     cold = two_groups.solve_one(problem, fixed, fixed)
     etf = two_groups._start(problem, fixed)
@@ -248,7 +250,7 @@ def test_a_plainly_wrong_collapse_guess_is_dropped_at_the_first_evaluation():
     # solve is that of the simplex-ETF start, bit for bit, one evaluation later
     model = lpm.Model.two_group(5, 5, 1.26, 1.0, 5.0)
     w = model.groups.weights
-    problem = two_groups._Problem(5, 5, 5 * w[0], 5 * w[1], model.tau)
+    problem = two_groups.TwoGroupObjective(5, 5, 5 * w[0], 5 * w[1], model.tau)
     fixed = [False] * 4
     cold = two_groups.solve_one(problem, fixed, fixed)
     etf = two_groups.solve_one(problem, fixed, fixed, two_groups._start(problem, fixed))
@@ -262,6 +264,6 @@ def test_the_figure_3_curve_takes_fewer_newton_steps_from_the_collapsed_start():
     for i in range(1, 41):  # R = 1 is one group
         model = lpm.Model.two_group(5, 5, 10 ** (0.1 * i), 1.0, 5.0)
         w = model.groups.weights
-        problem = two_groups._Problem(5, 5, 5 * w[0], 5 * w[1], model.tau)
+        problem = two_groups.TwoGroupObjective(5, 5, 5 * w[0], 5 * w[1], model.tau)
         steps.append(two_groups.solve_one(problem, [False] * 4, [False] * 4)[4])
     assert sum(steps) / len(steps) < 7.0

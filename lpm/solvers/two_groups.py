@@ -45,7 +45,6 @@ import math
 
 import numpy as np
 
-from ..certificates import SolverError
 from ..certificates.collapse import DECISION_FACTOR
 from ..model.few_groups import ce_row
 from ..model.groups import Groups
@@ -53,8 +52,8 @@ from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
 from .reduced_program import ReducedResult
 from .small_systems import newton_direction
+from .two_group_objective import TwoGroupObjective
 
-_cos, _sin = math.cos, math.sin
 _EPS = 2.0**-52
 #: below this Newton decrement a point is at the rounding floor: no final step
 _FLOOR = 1e-30
@@ -71,89 +70,6 @@ def handles(loss: Loss) -> bool:
     return type(loss) is CrossEntropy
 
 
-class _Problem:
-    """One two-group problem: its constants and the objective in ``(theta, r, s1, s2)``."""
-
-    __slots__ = ("w", "m", "n", "A", "B", "P", "tau", "beta", "_c")
-
-    def __init__(self, K1, K2, w1, w2, tau):
-        K = K1 + K2
-        rootK = math.sqrt(K)
-        self.beta = (rootK / (K1 * math.sqrt(K2)), -rootK / (K2 * math.sqrt(K1)))
-        self.w = (w1, w2)
-        self.m = (K1 - 1, K2 - 1)
-        self.n = (K2, K1)
-        self.A = (self.beta[0] * tau, self.beta[1] * tau)
-        self.B = (tau / K1, tau / K2)
-        self.P = (tau / (K1 - 1) if K1 > 1 else 0.0, tau / (K2 - 1) if K2 > 1 else 0.0)
-        self.tau = tau
-        self._c = (*self.A, *self.B, *self.P, w1, w2, *self.m, *self.n, *self.beta)
-
-    def derivatives(self, x):
-        """The objective at ``x = (theta, r, s1, s2)``, flat: ``(log f, its gradient (4,),
-        its Hessian (16,: row-major 4 x 4), f, the gradient of f (4,), (df/dmu_1,
-        df/dmu_2))``, in tuples (the solver's form of :meth:`evaluate`).
-
-        Group ``g``'s margins are ``p = P_g s_g`` and ``q = A_g r c_g(theta) + B_g s_g``
-        (``c_1 = cos``, ``c_2 = sin``); the chain rule is written out for both groups.
-        """
-        th, r, s1, s2 = x
-        A1, A2, B1, B2, P1, P2, w1, w2, m1, m2, n1, n2, beta1, beta2 = self._c
-        cs, sn = _cos(th), _sin(th)
-        u1, u2 = A1 * cs, A2 * sn  # d q_g / d r
-        t1, t2 = -A1 * r * sn, A2 * r * cs  # d q_g / d theta
-        v1, lp1, lq1, lpp1, lpq1, lqq1 = ce_row(P1 * s1, u1 * r + B1 * s1, m1, n1)
-        v2, lp2, lq2, lpp2, lpq2, lqq2 = ce_row(P2 * s2, u2 * r + B2 * s2, m2, n2)
-        f = w1 * v1 + w2 * v2
-        if f < 1e-290:  # below the normal double range precision is gone
-            raise SolverError(
-                "the loss falls below 1e-290, out of double precision: sqrt(E_W*E_H) is too "
-                "large for this model (optimal margins of several hundred)"
-            )
-        L1, L2 = w1 * lq1, w2 * lq2  # weighted slopes and curvatures in q
-        C1, C2 = w1 * lqq1, w2 * lqq2
-        g0 = L1 * t1 + L2 * t2
-        g1 = L1 * u1 + L2 * u2
-        # d2 q_g / d theta2 = -r u_g and d2 q_g / d theta dr = t_g / r
-        h00 = C1 * t1 * t1 + C2 * t2 * t2 - r * g1
-        h01 = C1 * t1 * u1 + C2 * t2 * u2 - L1 * A1 * sn + L2 * A2 * cs
-        h11 = C1 * u1 * u1 + C2 * u2 * u2
-        if m1:
-            g2 = w1 * lp1 * P1 + L1 * B1
-            c1 = w1 * lpq1 * P1 + C1 * B1
-            h02, h12 = c1 * t1, c1 * u1
-            h22 = w1 * (lpp1 * P1 * P1 + 2.0 * lpq1 * P1 * B1) + C1 * B1 * B1
-        else:  # one class: s_1 is not a variable
-            g2 = h02 = h12 = h22 = 0.0
-        if m2:
-            g3 = w2 * lp2 * P2 + L2 * B2
-            c2 = w2 * lpq2 * P2 + C2 * B2
-            h03, h13 = c2 * t2, c2 * u2
-            h33 = w2 * (lpp2 * P2 * P2 + 2.0 * lpq2 * P2 * B2) + C2 * B2 * B2
-        else:
-            g3 = h03 = h13 = h33 = 0.0
-        # log f: with the budget binding, the same minimizer and multiplier signs
-        inv = 1.0 / f
-        a0, a1, a2, a3 = g0 * inv, g1 * inv, g2 * inv, g3 * inv
-        b01, b02, b03 = h01 * inv - a0 * a1, h02 * inv - a0 * a2, h03 * inv - a0 * a3
-        b12, b13, b23 = h12 * inv - a1 * a2, h13 * inv - a1 * a3, -a2 * a3
-        # fmt: off
-        hess = (
-            h00 * inv - a0 * a0, b01, b02, b03,
-            b01, h11 * inv - a1 * a1, b12, b13,
-            b02, b12, h22 * inv - a2 * a2, b23,
-            b03, b13, b23, h33 * inv - a3 * a3,
-        )
-        # fmt: on
-        return math.log(f), (a0, a1, a2, a3), hess, f, (g0, g1, g2, g3), (L1 * beta1, L2 * beta2)
-
-    def evaluate(self, x):
-        """:meth:`derivatives` with the Hessian as a 4 x 4 nested list: ``(log f, its
-        gradient, its Hessian, f, the gradient of f, (df/dmu_1, df/dmu_2))``."""
-        log_f, a, H, f, g, dmu = self.derivatives(x)
-        return log_f, list(a), [list(H[4 * i : 4 * i + 4]) for i in range(4)], f, list(g), dmu
-
-
 def _tangent_step(x, gl, H, free):
     """``(d, decrement)``: the Newton direction of ``log f`` on the current face, in
     ``(theta, r, s1, s2)``, from its gradient ``gl`` and Hessian ``H`` (flat 4 x 4).
@@ -163,6 +79,18 @@ def _tangent_step(x, gl, H, free):
     the point does not depend on theta: just released from ``M = 0``, r leaves along the
     steepest theta first). The reduced system is built flat, lower triangle row by row.
     """
+    if len(free) == 2 and x[1] > 0.0:
+        # the usual face (one group collapsed, or M = 0 released): the loop below
+        # unrolled, the same arithmetic in the same order
+        i, k = free
+        if not x[k] > x[i]:  # the pivot k is the larger, the first on a tie
+            i, k = k, i
+        i4, hik, hkk = 4 * i, H[4 * i + k], H[5 * k]
+        rH = (H[0], H[i4] - H[4 * k], H[5 * i] - hik - hik + hkk)
+        step, decrement = newton_direction(rH, (gl[0], gl[i] - gl[k]))
+        d = [-step[0], 0.0, 0.0, 0.0]
+        d[i], d[k] = -step[1], 0.0 + step[1]
+        return d, decrement
     k = free[0]
     for i in free:
         if x[i] > x[k]:
@@ -194,7 +122,7 @@ def _tangent_step(x, gl, H, free):
     return d, decrement
 
 
-def _start(problem: _Problem, held):
+def _start(problem: TwoGroupObjective, held):
     """The simplex-ETF logits ``c (I - J/K)`` on the budget, with the held groups at 0."""
     K1, K2 = problem.m[0] + 1, problem.m[1] + 1
     K = K1 + K2
@@ -203,7 +131,7 @@ def _start(problem: _Problem, held):
     return [th, 1.0 - sig[0] - sig[1], sig[0], sig[1]]
 
 
-def _collapsed_start(problem: _Problem, held):
+def _collapsed_start(problem: TwoGroupObjective, held):
     """A cold start on the face where the group of the smaller weight per class is
     collapsed (where most of a sweep over R lies), or None: ``(x, coordinate)``.
 
@@ -239,7 +167,7 @@ def _final_step(evaluate, x, d, free, ev):
 
 
 def solve_one(
-    problem: _Problem,
+    problem: TwoGroupObjective,
     held: list[bool],
     structural: list[bool],
     x=None,
@@ -397,7 +325,7 @@ def solve_one(
     return x, held, converged, message, iterations, history, ev
 
 
-def _result(problem: _Problem, layout: Groups | None, q, state) -> ReducedResult:
+def _result(problem: TwoGroupObjective, layout: Groups | None, q, state) -> ReducedResult:
     """The :class:`ReducedResult` of a solved problem, in the units of the general solver:
     ``multiplier`` of ``||Z||_* <= tau``, ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)``
     (no logits without a ``layout``)."""
@@ -472,7 +400,7 @@ def solve_two_groups(
     tau = [tau] * len(weights) if isinstance(tau, float) else tau
     out = []
     for i, (pi1, pi2) in enumerate(weights):
-        problem = _Problem(K1, K2, K1 * pi1, K2 * pi2, tau[i])
+        problem = TwoGroupObjective(K1, K2, K1 * pi1, K2 * pi2, tau[i])
         start = None if starts is None else starts[i]
         state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
         out.append(_result(problem, None if layouts is None else layouts[i], q, state))
