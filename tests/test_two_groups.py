@@ -267,3 +267,25 @@ def test_the_figure_3_curve_takes_fewer_newton_steps_from_the_collapsed_start():
         problem = two_groups.TwoGroupObjective(5, 5, 5 * w[0], 5 * w[1], model.tau)
         steps.append(two_groups.solve_one(problem, [False] * 4, [False] * 4)[4])
     assert sum(steps) / len(steps) < 7.0
+
+
+@pytest.mark.parametrize("R, held", [(100.0, [False, False, False, True]), (3.0, [False] * 4)])
+def test_the_final_step_moves_the_gradient_to_its_point(R, held):
+    # after the final Newton step only the gradient of f is read (the multiplier and the
+    # KKT slacks); it is moved to first order, off by |dx|^2: here dx ~ 1e-6, so 1e-12,
+    # where the gradient before the step is 1e-6 off
+    model = lpm.Model.two_group(5, 5, R, 1.0, 5.0)
+    w = model.groups.weights
+    problem = two_groups.TwoGroupObjective(5, 5, 5 * w[0], 5 * w[1], model.tau)
+    x = list(two_groups.solve_one(problem, held, held)[0])
+    x[0] += 1e-6
+    x[1] += 1e-6
+    x[2] -= 1e-6
+    free = [i for i in (1, 2, 3) if not held[i]]
+    before = problem.derivatives(x)
+    d, _ = two_groups._tangent_step(x, before[1], before[2], free)
+    moved = two_groups._final_step(x, d, free, before)[4]
+    exact = problem.derivatives(x)[4]
+    scale = max(abs(v) for v in exact)
+    assert max(abs(a - b) for a, b in zip(moved, exact)) < 1e-10 * scale
+    assert max(abs(a - b) for a, b in zip(before[4], exact)) > 1e-8 * scale
