@@ -90,10 +90,22 @@ def _tangent_step(x, gl, H, free):
         if not x[k] > x[i]:  # the pivot k is the larger, the first on a tie
             i, k = k, i
         i4, hik, hkk = 4 * i, H[4 * i + k], H[5 * k]
-        rH = (H[0], H[i4] - H[4 * k], H[5 * i] - hik - hik + hkk)
-        step, decrement = newton_direction(rH, (gl[0], gl[i] - gl[k]))
+        a, b, c = H[0], H[i4] - H[4 * k], H[5 * i] - hik - hik + hkk
+        g0, g1 = gl[0], gl[i] - gl[k]
+        # newton_direction's LDL^T of a clearly positive definite 2 x 2, inline
+        tiny = 1e-14 * (a if a > abs(c) else abs(c))
+        if a > tiny:
+            l10 = b / a
+            d1 = c - l10 * b
+            if d1 > tiny:
+                y1 = g1 - l10 * g0
+                x1 = y1 / d1
+                d = [(b * x1 - g0) / a, 0.0, 0.0, 0.0]
+                d[i], d[k] = -x1, x1
+                return d, g0 * g0 / a + y1 * y1 / d1
+        step, decrement = newton_direction((a, b, c), (g0, g1))
         d = [-step[0], 0.0, 0.0, 0.0]
-        d[i], d[k] = -step[1], 0.0 + step[1]
+        d[i], d[k] = -step[1], step[1]
         return d, decrement
     k = free[0]
     for i in free:
@@ -162,7 +174,10 @@ def _plainly_fails(ev, free, i) -> bool:
     by more than :data:`_PLAIN` of the slopes, the multiplier estimated from the free
     coordinates (a guess of the path, not the final test of :func:`solve_one`)."""
     gl = ev[1]
-    nu = -sum(gl[j] for j in free) / len(free)
+    total = 0.0
+    for j in free:
+        total += gl[j]
+    nu = -total / len(free)
     return gl[i] + nu < -_PLAIN * (abs(gl[i]) + abs(nu))
 
 
@@ -180,19 +195,13 @@ def _final_step(x, d, free, ev):
     if total != 1.0:
         trial[1], trial[2], trial[3] = trial[1] / total, trial[2] / total, trial[3] / total
     log_f, a, H, f, g, dmu = ev
-    dx = [trial[0] - x[0], trial[1] - x[1], trial[2] - x[2], trial[3] - x[3]]
-    ad = a[0] * dx[0] + a[1] * dx[1] + a[2] * dx[2] + a[3] * dx[3]
-    moved = tuple(
-        g[i]
-        + f
-        * (
-            H[4 * i] * dx[0]
-            + H[4 * i + 1] * dx[1]
-            + H[4 * i + 2] * dx[2]
-            + H[4 * i + 3] * dx[3]
-            + a[i] * ad
-        )
-        for i in range(4)
+    d0, d1, d2, d3 = trial[0] - x[0], trial[1] - x[1], trial[2] - x[2], trial[3] - x[3]
+    ad = a[0] * d0 + a[1] * d1 + a[2] * d2 + a[3] * d3
+    moved = (
+        g[0] + f * (H[0] * d0 + H[1] * d1 + H[2] * d2 + H[3] * d3 + a[0] * ad),
+        g[1] + f * (H[4] * d0 + H[5] * d1 + H[6] * d2 + H[7] * d3 + a[1] * ad),
+        g[2] + f * (H[8] * d0 + H[9] * d1 + H[10] * d2 + H[11] * d3 + a[2] * ad),
+        g[3] + f * (H[12] * d0 + H[13] * d1 + H[14] * d2 + H[15] * d3 + a[3] * ad),
     )
     x[:] = trial
     return log_f, a, H, f, moved, dmu
