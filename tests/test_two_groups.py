@@ -118,7 +118,7 @@ def test_a_warm_start_reaches_the_same_optimum():
     model = lpm.Model.two_group(5, 5, 100.0, 1.0, 5.0)
     g = model.groups
     cold = two_groups.solve_two_groups(g.sizes, [g.weights], CE, [model.tau], [g])[0]
-    near = lpm.Model.two_group(5, 5, 90.0, 1.0, 5.0)
+    near = lpm.Model.two_group(5, 5, 99.9, 1.0, 5.0)  # the cold start is 4 steps away
     start = two_groups.solve_two_groups(
         g.sizes, [near.groups.weights], CE, [near.tau], [near.groups]
     )[0]
@@ -259,14 +259,14 @@ def test_a_plainly_wrong_collapse_guess_is_dropped_at_the_first_evaluation():
 
 def test_the_figure_3_curve_takes_fewer_newton_steps_from_the_collapsed_start():
     # a regression guard on the work, not a timing (the counts are deterministic): 8.4
-    # iterations a point before (simplex-ETF start, steps of a radian in theta), 5.6 now
+    # iterations a point before (simplex-ETF start, steps of a radian in theta), 5.0 now
     steps = []
     for i in range(1, 41):  # R = 1 is one group
         model = lpm.Model.two_group(5, 5, 10 ** (0.1 * i), 1.0, 5.0)
         w = model.groups.weights
         problem = two_groups.TwoGroupObjective(5, 5, 5 * w[0], 5 * w[1], model.tau)
         steps.append(two_groups.solve_one(problem, [False] * 4, [False] * 4)[4])
-    assert sum(steps) / len(steps) < 6.0
+    assert sum(steps) / len(steps) < 5.5
 
 
 @pytest.mark.parametrize("R, held", [(100.0, [False, False, False, True]), (3.0, [False] * 4)])
