@@ -151,7 +151,7 @@ def _collapsed_start(problem: TwoGroupObjective, held):
 
     On that face ``theta`` starts along the steepest descent direction of ``mu`` at
     ``M = 0`` (where the other group holds the whole budget), ``r`` at
-    :data:`_COLLAPSED_R`. Measured over 1400 random problems (K_g up to 2000, R up to
+    :data:`_COLLAPSED_R`. Measured over 1200 random problems (K_g up to 2000, R up to
     1e12, E_W E_H from 1e-3 to 300) and the Figure-3 curve, against the simplex-ETF
     start: 3.6 instead of 4.0 evaluations per problem, 5.0 instead of 6.3 on the curve;
     the first evaluation releases the face where its KKT sign plainly fails
@@ -322,7 +322,7 @@ def solve_one(
         # at most a quarter radian in theta and the whole simplex in r, s: where log f is
         # nearly flat (one exponential dominates) the Newton step is huge, the line search
         # not; and log f is periodic in theta, where a long step overshoots (measured over
-        # 1400 random problems: 3.6 instead of 4.0 evaluations, against one radian)
+        # 1200 random problems: 3.6 instead of 4.0 evaluations, against one radian)
         d0, d1, d2, d3 = d
         longest = max(abs(d0) / _THETA_STEP, abs(d1), abs(d2), abs(d3))
         if longest > 1.0:
