@@ -146,6 +146,8 @@ def feature_dimension(value, minimum: int, why: str) -> int:
 def choice(name: str, value, allowed) -> str:
     """One of ``allowed``: strings compared as strings, anything else (``None``) by
     identity, so that no number or other type slips through by comparing equal."""
+    if type(value) is str and value in allowed:  # the usual case, without a generator
+        return value
     if not any(value is a or (isinstance(value, str) and value == a) for a in allowed):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value

@@ -38,6 +38,7 @@ class Groups:
             if self.first.tolist() != starts:
                 raise ValueError("labels=None needs groups of consecutive classes in order")
             self.__dict__["_contiguous"] = True  # just checked
+            self.__dict__["_K"] = int(total)  # summed just above, in integers
         else:
             self.__dict__["labels"] = np.asarray(labels)
 
@@ -79,6 +80,18 @@ class Groups:
                 np.searchsorted(self.first, classes, side="right") - 1, minlength=self.G
             )
         return np.bincount(self.labels[classes], minlength=self.G)
+
+    @property
+    def multiplicities(self) -> np.ndarray:
+        """``K_g - 1`` of each group (G,), as floats: the multiplicity of a group's
+        within-group singular value (read-only, computed once: the logits of a solve, its
+        gradient and its certificate share it)."""
+        mult = self.__dict__.get("_mult")  # cached by hand, as is_contiguous
+        if mult is None:
+            mult = self.sizes - 1.0
+            mult.setflags(write=False)
+            self.__dict__["_mult"] = mult
+        return mult
 
     @property
     def is_contiguous(self) -> bool:

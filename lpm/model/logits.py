@@ -152,10 +152,12 @@ class GroupedLogits(Logits):
 
     def __post_init__(self):
         # read-only: the cached value, gradient, SVD and Grams must stay those of M and s
-        for name in ("M", "s"):
-            array = np.array(getattr(self, name), dtype=float)
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
+        # (set in __dict__, as object.__setattr__ would, without its lookup: a solve makes
+        # two of these objects)
+        M, s = np.array(self.M, dtype=float), np.array(self.s, dtype=float)
+        M.setflags(write=False)
+        s.setflags(write=False)
+        self.__dict__["M"], self.__dict__["s"] = M, s
 
     @property
     def K(self) -> int:
@@ -164,12 +166,7 @@ class GroupedLogits(Logits):
     @property
     def mult(self) -> np.ndarray:
         """Multiplicity ``K_g - 1`` of each within-group singular value."""
-        # cached by hand: functools.cached_property takes a lock on first use (3.11),
-        # a microsecond on an object a solve makes two of
-        mult = self.__dict__.get("_mult")
-        if mult is None:
-            mult = self.__dict__["_mult"] = self.groups.sizes - 1.0
-        return mult
+        return self.groups.multiplicities  # computed once per layout, shared read-only
 
     # -- the entries of Z -----------------------------------------------------------------
     @classmethod

@@ -165,7 +165,10 @@ class Loss(ABC):
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.__dict__.items()))))
+        # hashed a few times per solve (caches keyed by the loss); most losses have no
+        # parameters, and equal losses are of one type with equal parameters
+        items = self.__dict__
+        return hash((type(self).__name__, tuple(sorted(items.items())) if items else ()))
 
 
 class _SoftmaxLoss(Loss):

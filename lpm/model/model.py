@@ -324,17 +324,17 @@ class Model:
     def minority_per_group(self) -> np.ndarray:
         """Number of minority classes in each group (G,), with no per-class array for the
         two-group model."""
+        counts = self.__dict__.get("_minority_counts")
+        if counts is not None:  # the two-group model's minority, fixed when it is built
+            return counts
         g = self.groups
         span = self.__dict__.get("minority_range")
-        if span is not None and g.is_contiguous:
-            # the two-group model's minority is fixed when it is built: counted once
-            counts = self.__dict__.get("_minority_counts")
-            if counts is None:
-                lo, hi = span
-                ends = zip(g.first.tolist(), g.sizes.tolist())
-                counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
-                counts.setflags(write=False)
-                self.__dict__["_minority_counts"] = counts
+        if span is not None and g.is_contiguous:  # counted once
+            lo, hi = span
+            ends = zip(g.first.tolist(), g.sizes.tolist())
+            counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
+            counts.setflags(write=False)
+            self.__dict__["_minority_counts"] = counts
             return counts
         return g.count_members(self.minority)
 

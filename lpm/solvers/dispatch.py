@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..certificates import Solution
+from ..certificates.kinds import EPS
 from ..model.logits import GroupedLogits
 from ..model.losses import Loss
 from ..model.model import Model
@@ -92,14 +93,15 @@ def _loss_at_zero(model: Model, exact: bool = False) -> tuple[float, float]:
     # a row's norm bounds sigma_max from below: when that already puts the span above 1
     # (any usual budget), the exact value is not needed (min(1, span) = 1)
     row = math.sqrt(max((a + b) ** 2 + (model.K - 1) * b * b, 0.0)) * max(weights)
-    if not exact and model.tau * row >= 1.0:
-        return f0, model.tau * row
+    tau = model.tau
+    if not exact and tau * row >= 1.0:
+        return f0, tau * row
     n, pi = np.array(sizes, float), np.array(weights, float)
     root = np.sqrt(n)
     A = a * np.eye(g.G) + b * np.outer(root, root)
     top = float(np.linalg.eigvalsh(A @ np.diag(pi**2) @ A)[-1])
     within = float(np.max(np.where(n > 1, (a * pi) ** 2, 0.0)))
-    return f0, model.tau * math.sqrt(max(top, within, 0.0))
+    return f0, tau * math.sqrt(max(top, within, 0.0))
 
 
 def default_gap_tol(model: Model, method: str) -> float:
@@ -111,7 +113,7 @@ def default_gap_tol(model: Model, method: str) -> float:
     the wrong geometry; relative to that range, the target keeps its meaning.
     """
     f0, span = _loss_at_zero(model)
-    floor = 1000 * np.finfo(float).eps * max(1.0, f0)
+    floor = 1000 * EPS * max(1.0, f0)  # (np.finfo is a microsecond's lookup)
     return max(GAP_TOL[method] * min(1.0, span), floor)
 
 
@@ -223,7 +225,7 @@ def solve_models(
                 raise ValueError(
                     f"method='reduced' uses its own Newton solver, got solver={solver!r}"
                 )
-            key = (tuple(m.groups.sizes), m.loss)
+            key = (tuple(m.groups.sizes.tolist()), m.loss)  # ints hash faster than numpy's
             batches.setdefault(key, []).append(i)
             continue
         tol = gap_tol if gap_tol is not None else default_gap_tol(m, meth)

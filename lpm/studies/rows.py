@@ -178,8 +178,9 @@ def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     pairs = models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy
     # two groups under cross-entropy: the loss at the points is evaluated here, on arrays
     results, started = solve_results(models, solver_options, evaluate=not pairs)
+    minority = _minority_counts(models)
     if pairs:
-        rows, geometry = _pair_rows(models, results, tols)
+        rows, geometry = _pair_rows(models, results, tols, minority)
     else:
         rows, geometry = [None] * len(models), None
     cert = NuclearBall()
@@ -187,7 +188,7 @@ def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     for i, (model, res, tol) in enumerate(zip(models, results, tols)):
         if rows[i] is None:
             rows[i], points[i] = _row(model, res, tol, cert)
-    _batch_geometry(models, points, rows, geometry)
+    _batch_geometry(models, points, rows, geometry, minority)
     share = (time.perf_counter() - started) / len(models)
     for row in rows:
         row["time"] = share
@@ -229,14 +230,20 @@ def _new_row(objective, gap, status, success, within, collapsed, multiplier, res
     }
 
 
-def _pair_rows(models, results, tols):
+def _minority_counts(models) -> np.ndarray:
+    """:attr:`lpm.Model.minority_per_group` of a batch's models, stacked (n, G)."""
+    return np.array([m.minority_per_group for m in models])
+
+
+def _pair_rows(models, results, tols, minority=None):
     """The rows of two-group cross-entropy results, on arrays over the batch: what
     :func:`_row` computes for each (:meth:`lpm.certificates.NuclearBall.bound`, then
     :func:`lpm.certificates.judge`, then the collapse report's verdict), operation for
     operation (:mod:`lpm.model.few_groups`). A row whose point the certificate would
     rescale into the budget, or whose numbers are not finite, is left None (for
     :func:`_row`). Returns ``(rows, (norm2, inner, cosines))``, the classifier geometry
-    of the points as :func:`lpm.model.few_groups.gram_geometry` gives it."""
+    of the points as :func:`lpm.model.few_groups.gram_geometry` gives it. ``minority``:
+    the models' :func:`_minority_counts`, if already stacked."""
     n = len(models)
     sizes = models[0].groups.sizes.tolist()
     mult = [k - 1.0 for k in sizes]
@@ -275,7 +282,7 @@ def _pair_rows(models, results, tols):
     undecided |= (lam == 0.0) & (multi & (W == 0)).any(axis=1)
     kept = np.where(fixed, 0.0, s)
     # Model.minority_size and minority_group, for the batch at once
-    minority = np.array([m.minority_per_group for m in models])
+    minority = _minority_counts(models) if minority is None else minority
     sizes_B = minority.sum(axis=1).tolist()
     group_B = np.where(minority[:, 0] > 0, 0, 1).tolist()
     alone = (np.count_nonzero(minority, axis=1) == 1).tolist()
@@ -295,13 +302,13 @@ def _pair_rows(models, results, tols):
     return rows, gram_geometry_pairs(M, s, sizes, sv, "W")
 
 
-def _batch_geometry(models, points, rows, geometry=None) -> None:
+def _batch_geometry(models, points, rows, geometry=None, minority=None) -> None:
     """The classifier statistics of the rows (minority and majority cosines, distance,
     vanishing), for the whole batch: what :meth:`lpm.Solution.minority_stats`,
     ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
     stacked grouped logits. ``geometry``: the ``(norm2, inner, cosines)`` of the points
     already stacked, of which the rows with a ``points`` entry are replaced by that
-    point's."""
+    point's; ``minority``: the models' :func:`_minority_counts`, if already stacked."""
     sizes = models[0].groups.sizes
     # each point's numbers as its solution has them (GroupedLogits.group_gram: in closed
     # form, lpm.model.few_groups), stacked
@@ -323,7 +330,7 @@ def _batch_geometry(models, points, rows, geometry=None) -> None:
     # the classifiers' scale, as Solution.group_geometry applies it
     f = np.array([1.0 / m.scale for m in models])
     norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
-    minority = np.array([m.minority_per_group for m in models])
+    minority = _minority_counts(models) if minority is None else minority
     for key, counts in (("minority", minority), ("majority", sizes - minority)):
         sets: dict[tuple, list[int]] = {}
         for i, c in enumerate(counts.tolist()):
