@@ -64,7 +64,10 @@ MIN_RTOL = 1e-15
 def positive_real(name: str, value, *, allow_inf: bool = False) -> float:
     """A real number > 0; NaN is never allowed, +inf only when ``allow_inf``."""
     if type(value) is not float:  # a float first: no ABC check (see class_count)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # numpy's float64 is a float too (no ABC check either), made a plain one
+        if not isinstance(value, float) and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real)
+        ):
             raise ValueError(f"{name} must be a real number > 0, got {value!r}")
         value = float(value)
     allowed = "a positive real number or inf" if allow_inf else "a finite real number > 0"

@@ -328,7 +328,7 @@ class GroupedLogits(Logits):
                     self.block_singular_values,
                     side,
                 )
-                norm2, inner, cos = (np.array(part) for part in parts)
+                norm2, inner, cos = np.array(parts[0]), np.array(parts[1]), np.array(parts[2])
             else:
                 P, a = self._gram_parts(side)
                 norm2, inner = gram_from_parts(P, a, self.groups.sizes)

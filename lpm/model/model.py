@@ -17,6 +17,7 @@ a class equal to their mean (Jensen), and the program becomes one over class mea
 
 from __future__ import annotations
 
+import functools
 import math
 from functools import cached_property
 
@@ -329,11 +330,8 @@ class Model:
             return counts
         g = self.groups
         span = self.__dict__.get("minority_range")
-        if span is not None and g.is_contiguous:  # counted once
-            lo, hi = span
-            ends = zip(g.first.tolist(), g.sizes.tolist())
-            counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
-            counts.setflags(write=False)
+        if span is not None and g.is_contiguous:  # counted once per model
+            counts = _span_counts(tuple(g.first.tolist()), tuple(g.sizes.tolist()), *span)
             self.__dict__["_minority_counts"] = counts
             return counts
         return g.count_members(self.minority)
@@ -464,6 +462,16 @@ def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
     R = np.atleast_1d(np.asarray(R, float))
     pairs = np.array([_weight_pair(K_A, K_B, r, oversample) for r in R.ravel().tolist()])
     return pairs[:, 0].reshape(R.shape), pairs[:, 1].reshape(R.shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _span_counts(first: tuple, sizes: tuple, lo: int, hi: int) -> np.ndarray:
+    """How many of the classes ``lo .. hi - 1`` each group of consecutive classes holds
+    (groups from ``first``, of ``sizes`` classes): read-only, shared by the models of one
+    layout (a sweep's points)."""
+    counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in zip(first, sizes)])
+    counts.setflags(write=False)
+    return counts
 
 
 def _weight_pair(K_A: int, K_B: int, R: float, oversample: float) -> tuple[float, float]:
