@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from functools import cached_property
 
 import numpy as np
@@ -131,3 +133,24 @@ def group_by_weight(pi: np.ndarray, table: np.ndarray | None = None) -> Groups:
         weights=values[order],
         first=first[order],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def consecutive_layout(sizes: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """``(sizes, first)`` of groups of consecutive classes of these ``sizes``, for
+    ``Groups(None, sizes, weights, first)``: read-only arrays shared by the models of one
+    layout (a sweep's points), made once."""
+    out = np.array(sizes), np.array((0, *itertools.accumulate(sizes[:-1])))
+    for array in out:
+        array.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def span_counts(first: tuple, sizes: tuple, lo: int, hi: int) -> np.ndarray:
+    """How many of the classes ``lo .. hi - 1`` each group of consecutive classes holds
+    (groups starting at ``first``, of ``sizes`` classes): read-only, shared by the models
+    of one layout, made once."""
+    counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in zip(first, sizes)])
+    counts.setflags(write=False)
+    return counts

@@ -438,9 +438,10 @@ def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -
     ten times faster than numpy on so few numbers), alone or in a batch alike."""
     sizes = points[0].groups.sizes
     if sizes.size <= 2 and type(models[0].loss) is CrossEntropy:  # in floats, per point
+        size_list = sizes.tolist()
         for point, model in zip(points, models):
             value, G_M, gamma = ce_derivatives(
-                sizes.tolist(), point.groups.weights.tolist(), point.M.tolist(), point.s.tolist()
+                size_list, point.groups.weights.tolist(), point.M.tolist(), point.s.tolist()
             )
             point.__dict__["_evaluated"] = (model, (value, GroupedLogits(point.groups, G_M, gamma)))
         return

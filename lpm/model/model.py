@@ -17,14 +17,13 @@ a class equal to their mean (Jensen), and the program becomes one over class mea
 
 from __future__ import annotations
 
-import functools
 import math
 from functools import cached_property
 
 import numpy as np
 
 from .. import _validation as check
-from .groups import Groups, group_by_weight
+from .groups import Groups, consecutive_layout, group_by_weight, span_counts
 from .losses import Loss, get_loss
 from .precision import (
     LOSS_FLOOR,
@@ -158,7 +157,9 @@ class Model:
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
-        self.loss = bind_loss(get_loss(loss, **check.mapping("loss_params", loss_params)), counts)
+        if loss_params is not None or not isinstance(loss, Loss):  # (else get_loss is loss)
+            loss = get_loss(loss, **check.mapping("loss_params", loss_params))
+        self.loss = bind_loss(loss, counts)
         self.constraint = check.choice("constraint", constraint, CONSTRAINTS)
         if pi is not None:  # else (two groups) built on first access, see the properties
             self.pi = pi
@@ -264,9 +265,11 @@ class Model:
         # groups of consecutive classes: no per-class array (labels, weights, counts) is
         # made until one is asked for, so that two groups work at any K
         elif pi_A == pi_B:
-            groups = Groups(None, np.array([K]), np.array([pi_A]), np.array([0]))
+            sizes, first = consecutive_layout((K,))
+            groups = Groups(None, sizes, np.array([pi_A]), first)
         else:
-            groups = Groups(None, np.array([K_A, K_B]), np.array([pi_A, pi_B]), np.array([0, K_A]))
+            sizes, first = consecutive_layout((K_A, K_B))
+            groups = Groups(None, sizes, np.array([pi_A, pi_B]), first)
         model = cls.__new__(cls)
         model._init(
             pi=pi,
@@ -331,7 +334,7 @@ class Model:
         g = self.groups
         span = self.__dict__.get("minority_range")
         if span is not None and g.is_contiguous:  # counted once per model
-            counts = _span_counts(tuple(g.first.tolist()), tuple(g.sizes.tolist()), *span)
+            counts = span_counts(tuple(g.first.tolist()), tuple(g.sizes.tolist()), *span)
             self.__dict__["_minority_counts"] = counts
             return counts
         return g.count_members(self.minority)
@@ -462,16 +465,6 @@ def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
     R = np.atleast_1d(np.asarray(R, float))
     pairs = np.array([_weight_pair(K_A, K_B, r, oversample) for r in R.ravel().tolist()])
     return pairs[:, 0].reshape(R.shape), pairs[:, 1].reshape(R.shape)
-
-
-@functools.lru_cache(maxsize=256)
-def _span_counts(first: tuple, sizes: tuple, lo: int, hi: int) -> np.ndarray:
-    """How many of the classes ``lo .. hi - 1`` each group of consecutive classes holds
-    (groups from ``first``, of ``sizes`` classes): read-only, shared by the models of one
-    layout (a sweep's points)."""
-    counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in zip(first, sizes)])
-    counts.setflags(write=False)
-    return counts
 
 
 def _weight_pair(K_A: int, K_B: int, R: float, oversample: float) -> tuple[float, float]:
