@@ -264,13 +264,14 @@ class Model:
                 counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         # groups of consecutive classes: no per-class array (labels, weights, counts) is
         # made until one is asked for, so that two groups work at any K
-        elif pi_A == pi_B:
-            sizes, first = consecutive_layout((K,))
-            groups = Groups(None, sizes, np.array([pi_A]), first)
         else:
-            sizes, first = consecutive_layout((K_A, K_B))
-            groups = Groups(None, sizes, np.array([pi_A, pi_B]), first)
+            layout = ((K,), (0,)) if pi_A == pi_B else ((K_A, K_B), (0, K_A))
+            sizes, first = consecutive_layout(layout[0])
+            weights = np.array([pi_A] if pi_A == pi_B else [pi_A, pi_B])
+            groups = Groups(None, sizes, weights, first)
         model = cls.__new__(cls)
+        if groups is not None:  # the minority per group, shared by the models of a layout
+            model.__dict__["_minority_counts"] = span_counts(layout[1], layout[0], K_A, K)
         model._init(
             pi=pi,
             counts=counts,
