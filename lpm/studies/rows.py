@@ -333,9 +333,14 @@ def _batch_geometry(models, points, rows, geometry=None, minority=None) -> None:
     minority = _minority_counts(models) if minority is None else minority
     for key, counts in (("minority", minority), ("majority", sizes - minority)):
         sets: dict[tuple, list[int]] = {}
-        for i, c in enumerate(counts.tolist()):
-            if sum(c) >= 2:  # else no pairs: NaN statistics
-                sets.setdefault(tuple(c), []).append(i)
+        if (counts == counts[0]).all():  # one class set for the batch (a sweep's curve)
+            first = counts[0].tolist()
+            if sum(first) >= 2:
+                sets[tuple(first)] = list(range(len(rows)))
+        else:
+            for i, c in enumerate(counts.tolist()):
+                if sum(c) >= 2:  # else no pairs: NaN statistics
+                    sets.setdefault(tuple(c), []).append(i)
         for c, take in sets.items():
             mean, _, distance, zero = group_pair_arrays(
                 norm2[take], inner[take], cos[take], np.array(c)
