@@ -102,8 +102,11 @@ def solution_row(sol) -> dict:
 
 def _batched(model, method: str, solver) -> bool:
     """Whether :func:`solve_rows` solves ``model`` in a batch: the reduced route (chosen
-    or asked for) of a budgeted model of one or two groups."""
+    or asked for) of a budgeted model of one or two groups whose classifiers are learned
+    (a fixed classifier has a program of its own: :func:`lpm.solve_models` solves it)."""
     if type(model) is not Model or model.constraint != "average" or model.groups.G > 2:
+        return False
+    if model.fixed_classifier:
         return False
     if solver not in (None, "newton"):
         return False
