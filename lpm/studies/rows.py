@@ -26,7 +26,7 @@ from ..analysis.collapse import collapse_unavailable
 from ..certificates import NuclearBall, judge, report_from_result
 from ..certificates.collapse import DECISION_FACTOR
 from ..certificates.kinds import EPS
-from ..geometry import group_pair_arrays
+from ..geometry import group_pair_arrays, pair_stats_from_groups
 from ..model.few_groups import (
     ce_derivatives_pairs,
     gram_geometry,
@@ -345,10 +345,14 @@ def _batch_geometry(models, points, rows, geometry=None, minority=None) -> None:
                 if sum(c) >= 2:  # else no pairs: NaN statistics
                     sets.setdefault(tuple(c), []).append(i)
         for c, take in sets.items():
-            mean, _, distance, zero = group_pair_arrays(
-                norm2[take], inner[take], cos[take], np.array(c)
-            )
-            for i, m, d, z in zip(take, mean.tolist(), distance.tolist(), zero.tolist()):
+            if len(take) == 1:  # one point: a solution's own statistics, in floats
+                i = take[0]
+                stats = pair_stats_from_groups(norm2[i], inner[i], cos[i], c)
+                mean, distance, zero = [stats.mean_cosine], [stats.max_distance], [stats.reason]
+            else:
+                arrays = group_pair_arrays(norm2[take], inner[take], cos[take], np.array(c))
+                mean, distance, zero = (arrays[k].tolist() for k in (0, 2, 3))
+            for i, m, d, z in zip(take, mean, distance, zero):
                 if key == "minority":
                     rows[i]["minority_distance"] = d
                 if not z:

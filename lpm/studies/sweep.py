@@ -181,9 +181,21 @@ def sweep_models(
         desc="lpm sweep",
     )
     rows = [{**par, **res} for par, res in zip(parameters, results)]
-    swept = tuple(k for k in keys if len({repr(d[k]) for d in parameters}) > 1)
+    swept = tuple(k for k in keys if _varies([d[k] for d in parameters]))
     info = {"method": method, **check.mapping("settings", settings)}
     return SweepTable(rows, keys + RESULT_COLUMNS, swept, info)
+
+
+def _varies(values: list) -> bool:
+    """Whether the values are not all written the same (their ``repr``), read only where
+    a value is not the first one itself (a grid's constant parameter is one object)."""
+    first, text = values[0], None
+    for value in values:
+        if value is not first:
+            text = repr(first) if text is None else text
+            if repr(value) != text:
+                return True
+    return False
 
 
 def sweep(
