@@ -44,6 +44,18 @@ class Groups:
         else:
             self.__dict__["labels"] = np.asarray(labels)
 
+    @classmethod
+    def consecutive(cls, sizes: tuple, weights) -> Groups:
+        """Groups of consecutive classes in order, of ``sizes`` classes (a tuple of ints)
+        and loss ``weights`` (G,): ``Groups(None, sizes, weights, first)`` with the
+        layout's arrays shared read-only (:func:`consecutive_layout`) and its checks
+        made once per layout (a sweep builds one model per point)."""
+        groups = cls.__new__(cls)
+        groups.sizes, groups.first = consecutive_layout(sizes)
+        groups.weights = np.asarray(weights)
+        groups.__dict__.update(_contiguous=True, _K=sum(sizes))
+        return groups
+
     @cached_property
     def labels(self) -> np.ndarray:
         """Group index of every class (K,), built on first access for consecutive groups."""

@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _validation as check
-from .groups import Groups, consecutive_layout, group_by_weight, span_counts
+from .groups import Groups, group_by_weight, span_counts
 from .losses import Loss, get_loss
 from .precision import (
     LOSS_FLOOR,
@@ -266,9 +266,7 @@ class Model:
         # made until one is asked for, so that two groups work at any K
         else:
             layout = ((K,), (0,)) if pi_A == pi_B else ((K_A, K_B), (0, K_A))
-            sizes, first = consecutive_layout(layout[0])
-            weights = np.array([pi_A] if pi_A == pi_B else [pi_A, pi_B])
-            groups = Groups(None, sizes, weights, first)
+            groups = Groups.consecutive(layout[0], [pi_A] if pi_A == pi_B else [pi_A, pi_B])
         model = cls.__new__(cls)
         if groups is not None:  # the minority per group, shared by the models of a layout
             model.__dict__["_minority_counts"] = span_counts(layout[1], layout[0], K_A, K)

@@ -311,33 +311,22 @@ def sweep(
         grids["EWEH"] = [None]
     loss_obj = get_loss(loss, **check.mapping("loss_params", loss_params))  # once, not per point
     models, params = [], []
-    for combo in itertools.product(*(grids[name] for name in PARAMETERS)):
-        point = dict(zip(PARAMETERS, combo))
-        if point["EWEH"] is None:
-            point["EWEH"] = point["E_W"] * point["E_H"]
+    for K_A, K_B, E_W, E_H, EWEH, w, R in itertools.product(*(grids[n] for n in PARAMETERS)):
+        if EWEH is None:  # (unpacked in the order of PARAMETERS)
+            EWEH = E_W * E_H
         else:
-            point["E_H"] = point["EWEH"] / point["E_W"]
-        models.append(
-            Model.two_group(
-                point["K_A"],
-                point["K_B"],
-                point["R"],
-                point["E_W"],
-                point["E_H"],
-                loss=loss_obj,
-                oversample=point["oversample"],
-            )
-        )
+            E_H = EWEH / E_W
+        models.append(Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss_obj, oversample=w))
         params.append(
             {
-                "K_A": point["K_A"],
-                "K_B": point["K_B"],
-                "K": point["K_A"] + point["K_B"],
-                "R": point["R"],
-                "E_W": point["E_W"],
-                "E_H": point["E_H"],
-                "EWEH": point["EWEH"],
-                "oversample": point["oversample"],
+                "K_A": K_A,
+                "K_B": K_B,
+                "K": K_A + K_B,
+                "R": R,
+                "E_W": E_W,
+                "E_H": E_H,
+                "EWEH": EWEH,
+                "oversample": w,
             }
         )
     table = sweep_models(
