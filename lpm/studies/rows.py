@@ -291,6 +291,7 @@ def _pair_rows(models, results, tols, minority=None):
     alone = (np.count_nonzero(minority, axis=1) == 1).tolist()
     rows = [None] * n
     columns = zip(value.tolist(), gap.tolist(), sigma.tolist(), success, plain.tolist())
+    undecided, fixed, kept = undecided.tolist(), fixed.tolist(), kept.tolist()  # floats
     for i, (v, gp, lm, ok, simple) in enumerate(columns):
         many = sizes_B[i] >= 2
         if not simple or (many and not alone[i]):
@@ -298,8 +299,8 @@ def _pair_rows(models, results, tols, minority=None):
         within_g, collapsed = math.nan, None
         if many and collapse_unavailable(models[i], "nuclear_ball", True) is None:
             g = group_B[i]
-            collapsed = None if undecided[i] else bool(fixed[i, g])
-            within_g = float(kept[i, g])
+            collapsed = None if undecided[i] else fixed[i][g]
+            within_g = kept[i][g]
         status = "optimal" if ok else "inaccurate"
         rows[i] = _new_row(v, gp, status, ok, within_g, collapsed, lm, results[i])
     return rows, gram_geometry_pairs(M, s, sizes, sv, "W")
