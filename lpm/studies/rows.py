@@ -175,8 +175,9 @@ def _tick(tick: Callable | None) -> None:
 
 def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     """The rows of a batch of reduced models sharing one or two groups and the loss."""
-    for m in models:  # the checks solve_models makes
-        _feature_dimension(m, p, "reduced")
+    # the check solve_models makes, the same for every model of a batch (one K, one loss,
+    # learned classifiers)
+    _feature_dimension(models[0], p, "reduced")
     tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in models]
     pairs = models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy
     # two groups under cross-entropy: the loss at the points is evaluated here, on arrays
