@@ -51,9 +51,9 @@ class Groups:
         layout's arrays shared read-only (:func:`consecutive_layout`) and its checks
         made once per layout (a sweep builds one model per point)."""
         groups = cls.__new__(cls)
-        groups.sizes, groups.first = consecutive_layout(sizes)
+        groups.sizes, groups.first, mult = consecutive_layout(sizes)
         groups.weights = np.asarray(weights)
-        groups.__dict__.update(_contiguous=True, _K=sum(sizes))
+        groups.__dict__.update(_contiguous=True, _K=sum(sizes), _mult=mult)
         return groups
 
     @cached_property
@@ -148,11 +148,13 @@ def group_by_weight(pi: np.ndarray, table: np.ndarray | None = None) -> Groups:
 
 
 @functools.lru_cache(maxsize=256)
-def consecutive_layout(sizes: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """``(sizes, first)`` of groups of consecutive classes of these ``sizes``, for
-    ``Groups(None, sizes, weights, first)``: read-only arrays shared by the models of one
-    layout (a sweep's points), made once."""
-    out = np.array(sizes), np.array((0, *itertools.accumulate(sizes[:-1])))
+def consecutive_layout(sizes: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sizes, first, multiplicities)`` of groups of consecutive classes of these
+    ``sizes``, for ``Groups(None, sizes, weights, first)`` (and its
+    :attr:`Groups.multiplicities`): read-only arrays shared by the models of one layout (a
+    sweep's points), made once."""
+    sizes_array = np.array(sizes)
+    out = sizes_array, np.array((0, *itertools.accumulate(sizes[:-1]))), sizes_array - 1.0
     for array in out:
         array.setflags(write=False)
     return out
