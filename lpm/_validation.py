@@ -64,7 +64,10 @@ MIN_RTOL = 1e-15
 def positive_real(name: str, value, *, allow_inf: bool = False) -> float:
     """A real number > 0; NaN is never allowed, +inf only when ``allow_inf``."""
     if type(value) is not float:  # a float first: no ABC check (see class_count)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # numpy's float64 is a float too (no ABC check either), made a plain one
+        if not isinstance(value, float) and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real)
+        ):
             raise ValueError(f"{name} must be a real number > 0, got {value!r}")
         value = float(value)
     allowed = "a positive real number or inf" if allow_inf else "a finite real number > 0"
@@ -146,6 +149,8 @@ def feature_dimension(value, minimum: int, why: str) -> int:
 def choice(name: str, value, allowed) -> str:
     """One of ``allowed``: strings compared as strings, anything else (``None``) by
     identity, so that no number or other type slips through by comparing equal."""
+    if type(value) is str and value in allowed:  # the usual case, without a generator
+        return value
     if not any(value is a or (isinstance(value, str) and value == a) for a in allowed):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value

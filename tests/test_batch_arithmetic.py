@@ -104,6 +104,21 @@ def test_one_batch_holds_each_face():
         assert_same_row(row, solution_row(lpm.solve_model(model)))
 
 
+def test_a_batch_of_one_point_gets_its_solutions_row():
+    # a batch of one point has its pair statistics in floats, a solution's own route:
+    # the R = 1 point of a curve (one group), a lone collapsed point, a vanished minority,
+    # a minority across two groups, label smoothing (the rows not on arrays)
+    smooth = {"loss": "label_smoothing", "loss_params": {"alpha": 0.1}}
+    models = [lpm.Model.two_group(5, 5, R, 1.0, 5.0) for R in (1.0, 1e3)]
+    models += [lpm.Model.two_group(5, 5, 100.0, 1.0, 1.0)]
+    models += [lpm.Model([3.0, 3.0, 1.0, 1.0], 1.0, 5.0, minority=[1, 2, 3])]
+    models += [lpm.Model.two_group(5, 5, 10.0, 1.0, 5.0, **smooth)]
+    for model in models:
+        (row,) = solve_rows([model])
+        assert_same_row(row, solution_row(lpm.solve_model(model)))
+    assert math.isnan(solve_rows(models[2:3])[0]["minority_cosine"])
+
+
 def test_a_point_outside_the_budget_gets_the_rows_of_its_solution(monkeypatch):
     # a point the certificate scales into the budget leaves the array route for the
     # per-row one: its row is still the one its Solution reads

@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_same_row
 
 import lpm
 from lpm.certificates import FixedClassifierBall
 from lpm.model.fixed_classifier import etf_classifier
 from lpm.model.logits import DenseLogits
+from lpm.studies.rows import solution_row
 
 
 def direct_program(model):
@@ -162,3 +164,17 @@ def test_fixed_classifier_bad_input():
         lpm.solve(2, 2, 3.0, fixed_classifier="etf", p=2)
     wide = lpm.solve(2, 2, 3.0, fixed_classifier="etf", p=6)
     assert wide.W.shape == (4, 6) and np.all(wide.W[:, 3:] == 0)
+
+
+def test_a_sweep_of_fixed_classifier_models_solves_their_program():
+    # the batched rows of a sweep are for learned classifiers; a fixed-classifier model
+    # gets the row of its own solution (it had got the learned model's: 0.2617 for 0.3782
+    # at R = 10)
+    models = [lpm.Model.two_group(5, 5, R, 1.0, 5.0, fixed_classifier="etf") for R in (1.0, 10.0)]
+    table = lpm.sweep_models(models)
+    for model, row in zip(models, table.rows):
+        alone = solution_row(lpm.solve_model(model))
+        assert_same_row({key: row[key] for key in alone}, alone)
+        assert row["solver"] == "scalar"
+    learned = lpm.solve(5, 5, 10.0, 1.0, 5.0).objective
+    assert table.rows[1]["objective"] > learned + 0.1  # fixed never beats learned: here by 0.12

@@ -126,12 +126,13 @@ class NuclearBall(Certificate):
     kind = "nuclear_ball"
 
     def bound(self, model, logits, factors):
+        tau = model.tau
         nuc = logits.nuclear_norm()
-        if nuc > model.tau:
-            logits = logits.scaled(model.tau / nuc)
+        if nuc > tau:
+            logits = logits.scaled(tau / nuc)
             nuc = logits.nuclear_norm()
             if factors is not None:
-                f = math.sqrt(model.tau / max(nuc, 1e-300))
+                f = math.sqrt(tau / max(nuc, 1e-300))
                 factors = (factors[0] * f, factors[1] * f)
         value, grad = logits.value_and_gradient(model)
         inner = grad.inner(logits)
@@ -140,10 +141,10 @@ class NuclearBall(Certificate):
             logits=logits,
             factors=factors,
             value=float(value),
-            gap=float(inner + model.tau * sigma),
-            magnitude=abs(inner) + model.tau * sigma + abs(value),
+            gap=float(inner + tau * sigma),
+            magnitude=abs(inner) + tau * sigma + abs(value),
             multiplier=float(sigma),
-            residual=nuc - model.tau,
+            residual=nuc - tau,
             note=slack_note(model),
             gradient=grad,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from functools import cached_property
 
 import numpy as np
@@ -38,8 +40,21 @@ class Groups:
             if self.first.tolist() != starts:
                 raise ValueError("labels=None needs groups of consecutive classes in order")
             self.__dict__["_contiguous"] = True  # just checked
+            self.__dict__["_K"] = int(total)  # summed just above, in integers
         else:
             self.__dict__["labels"] = np.asarray(labels)
+
+    @classmethod
+    def consecutive(cls, sizes: tuple, weights) -> Groups:
+        """Groups of consecutive classes in order, of ``sizes`` classes (a tuple of ints)
+        and loss ``weights`` (G,): ``Groups(None, sizes, weights, first)`` with the
+        layout's arrays shared read-only (:func:`consecutive_layout`) and its checks
+        made once per layout (a sweep builds one model per point)."""
+        groups = cls.__new__(cls)
+        groups.sizes, groups.first, mult = consecutive_layout(sizes)
+        groups.weights = np.asarray(weights)
+        groups.__dict__.update(_contiguous=True, _K=sum(sizes), _mult=mult)
+        return groups
 
     @cached_property
     def labels(self) -> np.ndarray:
@@ -81,6 +96,18 @@ class Groups:
         return np.bincount(self.labels[classes], minlength=self.G)
 
     @property
+    def multiplicities(self) -> np.ndarray:
+        """``K_g - 1`` of each group (G,), as floats: the multiplicity of a group's
+        within-group singular value (read-only, computed once: the logits of a solve, its
+        gradient and its certificate share it)."""
+        mult = self.__dict__.get("_mult")  # cached by hand, as is_contiguous
+        if mult is None:
+            mult = self.sizes - 1.0
+            mult.setflags(write=False)
+            self.__dict__["_mult"] = mult
+        return mult
+
+    @property
     def is_contiguous(self) -> bool:
         """Whether the groups are consecutive classes in group order (computed once)."""
         # cached by hand: functools.cached_property takes a lock on first use (3.11)
@@ -118,3 +145,26 @@ def group_by_weight(pi: np.ndarray, table: np.ndarray | None = None) -> Groups:
         weights=values[order],
         first=first[order],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def consecutive_layout(sizes: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sizes, first, multiplicities)`` of groups of consecutive classes of these
+    ``sizes``, for ``Groups(None, sizes, weights, first)`` (and its
+    :attr:`Groups.multiplicities`): read-only arrays shared by the models of one layout (a
+    sweep's points), made once."""
+    sizes_array = np.array(sizes)
+    out = sizes_array, np.array((0, *itertools.accumulate(sizes[:-1]))), sizes_array - 1.0
+    for array in out:
+        array.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def span_counts(first: tuple, sizes: tuple, lo: int, hi: int) -> np.ndarray:
+    """How many of the classes ``lo .. hi - 1`` each group of consecutive classes holds
+    (groups starting at ``first``, of ``sizes`` classes): read-only, shared by the models
+    of one layout, made once."""
+    counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in zip(first, sizes)])
+    counts.setflags(write=False)
+    return counts

@@ -152,10 +152,12 @@ class GroupedLogits(Logits):
 
     def __post_init__(self):
         # read-only: the cached value, gradient, SVD and Grams must stay those of M and s
-        for name in ("M", "s"):
-            array = np.array(getattr(self, name), dtype=float)
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
+        # (set in __dict__, as object.__setattr__ would, without its lookup: a solve makes
+        # two of these objects)
+        M, s = np.array(self.M, dtype=float), np.array(self.s, dtype=float)
+        M.setflags(write=False)
+        s.setflags(write=False)
+        self.__dict__["M"], self.__dict__["s"] = M, s
 
     @property
     def K(self) -> int:
@@ -164,12 +166,7 @@ class GroupedLogits(Logits):
     @property
     def mult(self) -> np.ndarray:
         """Multiplicity ``K_g - 1`` of each within-group singular value."""
-        # cached by hand: functools.cached_property takes a lock on first use (3.11),
-        # a microsecond on an object a solve makes two of
-        mult = self.__dict__.get("_mult")
-        if mult is None:
-            mult = self.__dict__["_mult"] = self.groups.sizes - 1.0
-        return mult
+        return self.groups.multiplicities  # computed once per layout, shared read-only
 
     # -- the entries of Z -----------------------------------------------------------------
     @classmethod
@@ -331,7 +328,7 @@ class GroupedLogits(Logits):
                     self.block_singular_values,
                     side,
                 )
-                norm2, inner, cos = (np.array(part) for part in parts)
+                norm2, inner, cos = np.array(parts[0]), np.array(parts[1]), np.array(parts[2])
             else:
                 P, a = self._gram_parts(side)
                 norm2, inner = gram_from_parts(P, a, self.groups.sizes)
@@ -441,9 +438,10 @@ def evaluate_grouped(points: Sequence[GroupedLogits], models: Sequence[Model]) -
     ten times faster than numpy on so few numbers), alone or in a batch alike."""
     sizes = points[0].groups.sizes
     if sizes.size <= 2 and type(models[0].loss) is CrossEntropy:  # in floats, per point
+        size_list = sizes.tolist()
         for point, model in zip(points, models):
             value, G_M, gamma = ce_derivatives(
-                sizes.tolist(), point.groups.weights.tolist(), point.M.tolist(), point.s.tolist()
+                size_list, point.groups.weights.tolist(), point.M.tolist(), point.s.tolist()
             )
             point.__dict__["_evaluated"] = (model, (value, GroupedLogits(point.groups, G_M, gamma)))
         return

@@ -165,7 +165,10 @@ class Loss(ABC):
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.__dict__.items()))))
+        # hashed a few times per solve (caches keyed by the loss); most losses have no
+        # parameters, and equal losses are of one type with equal parameters
+        items = self.__dict__
+        return hash((type(self).__name__, tuple(sorted(items.items())) if items else ()))
 
 
 class _SoftmaxLoss(Loss):
@@ -404,6 +407,10 @@ LOSS_NAMES = (
 )
 
 
+#: what ``loss=`` accepts: the names, and cross-entropy's long one
+_ACCEPTED_NAMES = LOSS_NAMES + ("cross_entropy",)
+
+
 def get_loss(loss="ce", **params) -> Loss:
     """A :class:`Loss` from its name (``"ce"``, ``"label_smoothing"``, ``"squared"``,
     ``"squared_centered"``, and the class-dependent ``"logit_adjusted"``, ``"cdt"``,
@@ -415,7 +422,7 @@ def get_loss(loss="ce", **params) -> Loss:
                 f"{sorted(params)} with {loss!r}"
             )
         return loss
-    choice("loss", loss, LOSS_NAMES + ("cross_entropy",))
+    choice("loss", loss, _ACCEPTED_NAMES)
     if loss in CLASS_LOSSES:
         return CLASS_LOSSES[loss].from_params(params)
     if loss in ("ce", "cross_entropy"):

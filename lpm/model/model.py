@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _validation as check
-from .groups import Groups, group_by_weight
+from .groups import Groups, group_by_weight, span_counts
 from .losses import Loss, get_loss
 from .precision import (
     LOSS_FLOOR,
@@ -157,7 +157,9 @@ class Model:
     ):
         self.E_W = check.positive_real("E_W", E_W)
         self.E_H = check.positive_real("E_H", E_H)
-        self.loss = bind_loss(get_loss(loss, **check.mapping("loss_params", loss_params)), counts)
+        if loss_params is not None or not isinstance(loss, Loss):  # (else get_loss is loss)
+            loss = get_loss(loss, **check.mapping("loss_params", loss_params))
+        self.loss = bind_loss(loss, counts)
         self.constraint = check.choice("constraint", constraint, CONSTRAINTS)
         if pi is not None:  # else (two groups) built on first access, see the properties
             self.pi = pi
@@ -262,11 +264,12 @@ class Model:
                 counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
         # groups of consecutive classes: no per-class array (labels, weights, counts) is
         # made until one is asked for, so that two groups work at any K
-        elif pi_A == pi_B:
-            groups = Groups(None, np.array([K]), np.array([pi_A]), np.array([0]))
         else:
-            groups = Groups(None, np.array([K_A, K_B]), np.array([pi_A, pi_B]), np.array([0, K_A]))
+            layout = ((K,), (0,)) if pi_A == pi_B else ((K_A, K_B), (0, K_A))
+            groups = Groups.consecutive(layout[0], [pi_A] if pi_A == pi_B else [pi_A, pi_B])
         model = cls.__new__(cls)
+        if groups is not None:  # the minority per group, shared by the models of a layout
+            model.__dict__["_minority_counts"] = span_counts(layout[1], layout[0], K_A, K)
         model._init(
             pi=pi,
             counts=counts,
@@ -324,17 +327,14 @@ class Model:
     def minority_per_group(self) -> np.ndarray:
         """Number of minority classes in each group (G,), with no per-class array for the
         two-group model."""
+        counts = self.__dict__.get("_minority_counts")
+        if counts is not None:  # the two-group model's minority, fixed when it is built
+            return counts
         g = self.groups
         span = self.__dict__.get("minority_range")
-        if span is not None and g.is_contiguous:
-            # the two-group model's minority is fixed when it is built: counted once
-            counts = self.__dict__.get("_minority_counts")
-            if counts is None:
-                lo, hi = span
-                ends = zip(g.first.tolist(), g.sizes.tolist())
-                counts = np.array([max(0, min(f + k, hi) - max(f, lo)) for f, k in ends])
-                counts.setflags(write=False)
-                self.__dict__["_minority_counts"] = counts
+        if span is not None and g.is_contiguous:  # counted once per model
+            counts = span_counts(tuple(g.first.tolist()), tuple(g.sizes.tolist()), *span)
+            self.__dict__["_minority_counts"] = counts
             return counts
         return g.count_members(self.minority)
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
 from .. import _validation as check
 from ..certificates import Solution
+from ..certificates.kinds import EPS
 from ..model.logits import GroupedLogits
 from ..model.losses import Loss
 from ..model.model import Model
@@ -88,18 +90,19 @@ def _loss_at_zero(model: Model, exact: bool = False) -> tuple[float, float]:
     except TypeError:  # a user's loss that cannot be hashed: not cached
         value, a, b = _row_at_zero.__wrapped__(model.loss, model.K)
     sizes, weights = g.sizes.tolist(), g.weights.tolist()  # floats: a few microseconds
-    f0 = value * sum(k * w for k, w in zip(sizes, weights))
+    f0 = value * sum(map(operator.mul, sizes, weights))  # in order, as a generator would
     # a row's norm bounds sigma_max from below: when that already puts the span above 1
     # (any usual budget), the exact value is not needed (min(1, span) = 1)
     row = math.sqrt(max((a + b) ** 2 + (model.K - 1) * b * b, 0.0)) * max(weights)
-    if not exact and model.tau * row >= 1.0:
-        return f0, model.tau * row
+    tau = model.tau
+    if not exact and tau * row >= 1.0:
+        return f0, tau * row
     n, pi = np.array(sizes, float), np.array(weights, float)
     root = np.sqrt(n)
     A = a * np.eye(g.G) + b * np.outer(root, root)
     top = float(np.linalg.eigvalsh(A @ np.diag(pi**2) @ A)[-1])
     within = float(np.max(np.where(n > 1, (a * pi) ** 2, 0.0)))
-    return f0, model.tau * math.sqrt(max(top, within, 0.0))
+    return f0, tau * math.sqrt(max(top, within, 0.0))
 
 
 def default_gap_tol(model: Model, method: str) -> float:
@@ -111,7 +114,7 @@ def default_gap_tol(model: Model, method: str) -> float:
     the wrong geometry; relative to that range, the target keeps its meaning.
     """
     f0, span = _loss_at_zero(model)
-    floor = 1000 * np.finfo(float).eps * max(1.0, f0)
+    floor = 1000 * EPS * max(1.0, f0)  # (np.finfo is a microsecond's lookup)
     return max(GAP_TOL[method] * min(1.0, span), floor)
 
 
@@ -198,7 +201,9 @@ def solve_models(
     solver = check.solver_name(solver)
     if gap_tol is not None:
         gap_tol = check.positive_real("gap_tol", gap_tol)
-    if isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence):
+    if type(models) is not list and (  # a list first: the ABC check costs a microsecond
+        isinstance(models, (Model, str, bytes)) or not isinstance(models, Sequence)
+    ):
         raise ValueError(f"models must be a list of lpm.Model, got {type(models).__name__}")
     for i, m in enumerate(models):
         _check_model(f"models[{i}]", m)
@@ -223,7 +228,7 @@ def solve_models(
                 raise ValueError(
                     f"method='reduced' uses its own Newton solver, got solver={solver!r}"
                 )
-            key = (tuple(m.groups.sizes), m.loss)
+            key = (tuple(m.groups.sizes.tolist()), m.loss)  # ints hash faster than numpy's
             batches.setdefault(key, []).append(i)
             continue
         tol = gap_tol if gap_tol is not None else default_gap_tol(m, meth)

@@ -39,6 +39,8 @@ NEWTON_OPTIONS = ("max_iter", "decrement_tol")
 def newton_options(options: dict | None) -> dict:
     """``options`` checked against :data:`NEWTON_OPTIONS` (ValueError naming the others),
     with their values checked too."""
+    if options is None:  # the usual case: nothing to check
+        return {}
     options = check.solver_options("reduced", options, NEWTON_OPTIONS)
     if "max_iter" in options:
         options["max_iter"] = check.class_count("max_iter", options["max_iter"])
@@ -73,12 +75,14 @@ def solve_constrained(
     weights = np.atleast_2d(np.asarray(weights, float))
     n = weights.shape[0]
     sizes = np.asarray(sizes, int)
-    K = float(sizes.sum())
+    K = float(sum(sizes.tolist()))  # in integers: a numpy reduction costs a microsecond
     tau = np.asarray(tau, float)
     tau = np.full(n, tau) if tau.ndim == 0 else tau
     layouts = list(groups) if groups is not None else shared_layouts(sizes, weights)
     results: list[ReducedResult | None] = [None] * n
-    if not len(force_zero):
+    # the problems share K, so a loss without a finite minimizer (cross-entropy) says so
+    # once for all of them
+    if not len(force_zero) and loss.unconstrained_margin(int(K)) is not None:
         for i in range(n):
             Zu = unconstrained_minimizer(layouts[i], loss)
             if Zu is not None and Zu.nuclear_norm() <= tau[i]:

@@ -26,7 +26,7 @@ from ..analysis.collapse import collapse_unavailable
 from ..certificates import NuclearBall, judge, report_from_result
 from ..certificates.collapse import DECISION_FACTOR
 from ..certificates.kinds import EPS
-from ..geometry import group_pair_arrays
+from ..geometry import group_pair_arrays, pair_stats_from_groups
 from ..model.few_groups import (
     ce_derivatives_pairs,
     gram_geometry,
@@ -102,8 +102,11 @@ def solution_row(sol) -> dict:
 
 def _batched(model, method: str, solver) -> bool:
     """Whether :func:`solve_rows` solves ``model`` in a batch: the reduced route (chosen
-    or asked for) of a budgeted model of one or two groups."""
+    or asked for) of a budgeted model of one or two groups whose classifiers are learned
+    (a fixed classifier has a program of its own: :func:`lpm.solve_models` solves it)."""
     if type(model) is not Model or model.constraint != "average" or model.groups.G > 2:
+        return False
+    if model.fixed_classifier:
         return False
     if solver not in (None, "newton"):
         return False
@@ -172,14 +175,16 @@ def _tick(tick: Callable | None) -> None:
 
 def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     """The rows of a batch of reduced models sharing one or two groups and the loss."""
-    for m in models:  # the checks solve_models makes
-        _feature_dimension(m, p, "reduced")
+    # the check solve_models makes, the same for every model of a batch (one K, one loss,
+    # learned classifiers)
+    _feature_dimension(models[0], p, "reduced")
     tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in models]
     pairs = models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy
     # two groups under cross-entropy: the loss at the points is evaluated here, on arrays
     results, started = solve_results(models, solver_options, evaluate=not pairs)
+    minority = _minority_counts(models)
     if pairs:
-        rows, geometry = _pair_rows(models, results, tols)
+        rows, geometry = _pair_rows(models, results, tols, minority)
     else:
         rows, geometry = [None] * len(models), None
     cert = NuclearBall()
@@ -187,7 +192,7 @@ def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     for i, (model, res, tol) in enumerate(zip(models, results, tols)):
         if rows[i] is None:
             rows[i], points[i] = _row(model, res, tol, cert)
-    _batch_geometry(models, points, rows, geometry)
+    _batch_geometry(models, points, rows, geometry, minority)
     share = (time.perf_counter() - started) / len(models)
     for row in rows:
         row["time"] = share
@@ -229,14 +234,20 @@ def _new_row(objective, gap, status, success, within, collapsed, multiplier, res
     }
 
 
-def _pair_rows(models, results, tols):
+def _minority_counts(models) -> np.ndarray:
+    """:attr:`lpm.Model.minority_per_group` of a batch's models, stacked (n, G)."""
+    return np.array([m.minority_per_group for m in models])
+
+
+def _pair_rows(models, results, tols, minority=None):
     """The rows of two-group cross-entropy results, on arrays over the batch: what
     :func:`_row` computes for each (:meth:`lpm.certificates.NuclearBall.bound`, then
     :func:`lpm.certificates.judge`, then the collapse report's verdict), operation for
     operation (:mod:`lpm.model.few_groups`). A row whose point the certificate would
     rescale into the budget, or whose numbers are not finite, is left None (for
     :func:`_row`). Returns ``(rows, (norm2, inner, cosines))``, the classifier geometry
-    of the points as :func:`lpm.model.few_groups.gram_geometry` gives it."""
+    of the points as :func:`lpm.model.few_groups.gram_geometry` gives it. ``minority``:
+    the models' :func:`_minority_counts`, if already stacked."""
     n = len(models)
     sizes = models[0].groups.sizes.tolist()
     mult = [k - 1.0 for k in sizes]
@@ -275,12 +286,13 @@ def _pair_rows(models, results, tols):
     undecided |= (lam == 0.0) & (multi & (W == 0)).any(axis=1)
     kept = np.where(fixed, 0.0, s)
     # Model.minority_size and minority_group, for the batch at once
-    minority = np.array([m.minority_per_group for m in models])
+    minority = _minority_counts(models) if minority is None else minority
     sizes_B = minority.sum(axis=1).tolist()
     group_B = np.where(minority[:, 0] > 0, 0, 1).tolist()
     alone = (np.count_nonzero(minority, axis=1) == 1).tolist()
     rows = [None] * n
     columns = zip(value.tolist(), gap.tolist(), sigma.tolist(), success, plain.tolist())
+    undecided, fixed, kept = undecided.tolist(), fixed.tolist(), kept.tolist()  # floats
     for i, (v, gp, lm, ok, simple) in enumerate(columns):
         many = sizes_B[i] >= 2
         if not simple or (many and not alone[i]):
@@ -288,20 +300,20 @@ def _pair_rows(models, results, tols):
         within_g, collapsed = math.nan, None
         if many and collapse_unavailable(models[i], "nuclear_ball", True) is None:
             g = group_B[i]
-            collapsed = None if undecided[i] else bool(fixed[i, g])
-            within_g = float(kept[i, g])
+            collapsed = None if undecided[i] else fixed[i][g]
+            within_g = kept[i][g]
         status = "optimal" if ok else "inaccurate"
         rows[i] = _new_row(v, gp, status, ok, within_g, collapsed, lm, results[i])
     return rows, gram_geometry_pairs(M, s, sizes, sv, "W")
 
 
-def _batch_geometry(models, points, rows, geometry=None) -> None:
+def _batch_geometry(models, points, rows, geometry=None, minority=None) -> None:
     """The classifier statistics of the rows (minority and majority cosines, distance,
     vanishing), for the whole batch: what :meth:`lpm.Solution.minority_stats`,
     ``majority_cosine`` and ``minority_vanished`` compute for each, elementwise on the
     stacked grouped logits. ``geometry``: the ``(norm2, inner, cosines)`` of the points
     already stacked, of which the rows with a ``points`` entry are replaced by that
-    point's."""
+    point's; ``minority``: the models' :func:`_minority_counts`, if already stacked."""
     sizes = models[0].groups.sizes
     # each point's numbers as its solution has them (GroupedLogits.group_gram: in closed
     # form, lpm.model.few_groups), stacked
@@ -323,17 +335,26 @@ def _batch_geometry(models, points, rows, geometry=None) -> None:
     # the classifiers' scale, as Solution.group_geometry applies it
     f = np.array([1.0 / m.scale for m in models])
     norm2, inner = norm2 * f[:, None], inner * f[:, None, None]
-    minority = np.array([m.minority_per_group for m in models])
+    minority = _minority_counts(models) if minority is None else minority
     for key, counts in (("minority", minority), ("majority", sizes - minority)):
         sets: dict[tuple, list[int]] = {}
-        for i, c in enumerate(counts.tolist()):
-            if sum(c) >= 2:  # else no pairs: NaN statistics
-                sets.setdefault(tuple(c), []).append(i)
+        if (counts == counts[0]).all():  # one class set for the batch (a sweep's curve)
+            first = counts[0].tolist()
+            if sum(first) >= 2:
+                sets[tuple(first)] = list(range(len(rows)))
+        else:
+            for i, c in enumerate(counts.tolist()):
+                if sum(c) >= 2:  # else no pairs: NaN statistics
+                    sets.setdefault(tuple(c), []).append(i)
         for c, take in sets.items():
-            mean, _, distance, zero = group_pair_arrays(
-                norm2[take], inner[take], cos[take], np.array(c)
-            )
-            for i, m, d, z in zip(take, mean.tolist(), distance.tolist(), zero.tolist()):
+            if len(take) == 1:  # one point: a solution's own statistics, in floats
+                i = take[0]
+                stats = pair_stats_from_groups(norm2[i], inner[i], cos[i], c)
+                mean, distance, zero = [stats.mean_cosine], [stats.max_distance], [stats.reason]
+            else:
+                arrays = group_pair_arrays(norm2[take], inner[take], cos[take], np.array(c))
+                mean, distance, zero = (arrays[k].tolist() for k in (0, 2, 3))
+            for i, m, d, z in zip(take, mean, distance, zero):
                 if key == "minority":
                     rows[i]["minority_distance"] = d
                 if not z:

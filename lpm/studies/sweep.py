@@ -181,9 +181,21 @@ def sweep_models(
         desc="lpm sweep",
     )
     rows = [{**par, **res} for par, res in zip(parameters, results)]
-    swept = tuple(k for k in keys if len({repr(d[k]) for d in parameters}) > 1)
+    swept = tuple(k for k in keys if _varies([d[k] for d in parameters]))
     info = {"method": method, **check.mapping("settings", settings)}
     return SweepTable(rows, keys + RESULT_COLUMNS, swept, info)
+
+
+def _varies(values: list) -> bool:
+    """Whether the values are not all written the same (their ``repr``), read only where
+    a value is not the first one itself (a grid's constant parameter is one object)."""
+    first, text = values[0], None
+    for value in values:
+        if value is not first:
+            text = repr(first) if text is None else text
+            if repr(value) != text:
+                return True
+    return False
 
 
 def sweep(
@@ -299,33 +311,22 @@ def sweep(
         grids["EWEH"] = [None]
     loss_obj = get_loss(loss, **check.mapping("loss_params", loss_params))  # once, not per point
     models, params = [], []
-    for combo in itertools.product(*(grids[name] for name in PARAMETERS)):
-        point = dict(zip(PARAMETERS, combo))
-        if point["EWEH"] is None:
-            point["EWEH"] = point["E_W"] * point["E_H"]
+    for K_A, K_B, E_W, E_H, EWEH, w, R in itertools.product(*(grids[n] for n in PARAMETERS)):
+        if EWEH is None:  # (unpacked in the order of PARAMETERS)
+            EWEH = E_W * E_H
         else:
-            point["E_H"] = point["EWEH"] / point["E_W"]
-        models.append(
-            Model.two_group(
-                point["K_A"],
-                point["K_B"],
-                point["R"],
-                point["E_W"],
-                point["E_H"],
-                loss=loss_obj,
-                oversample=point["oversample"],
-            )
-        )
+            E_H = EWEH / E_W
+        models.append(Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss_obj, oversample=w))
         params.append(
             {
-                "K_A": point["K_A"],
-                "K_B": point["K_B"],
-                "K": point["K_A"] + point["K_B"],
-                "R": point["R"],
-                "E_W": point["E_W"],
-                "E_H": point["E_H"],
-                "EWEH": point["EWEH"],
-                "oversample": point["oversample"],
+                "K_A": K_A,
+                "K_B": K_B,
+                "K": K_A + K_B,
+                "R": R,
+                "E_W": E_W,
+                "E_H": E_H,
+                "EWEH": EWEH,
+                "oversample": w,
             }
         )
     table = sweep_models(
