@@ -30,6 +30,15 @@ problem is solved by the same scalar arithmetic alone or in a batch, so a proble
 same numbers either way. An iteration costs a few microseconds of plain floating-point
 arithmetic, not the overhead of array calls on six numbers.
 
+The path is chosen for the usual problem, the answer does not depend on it. A cold solve
+starts on the face where the group of the smaller weight per class is collapsed (most
+of a sweep over ``R``), and drops that guess at the first evaluation where its KKT sign
+plainly fails; a collapse reached by a step is dropped at once where its sign plainly
+fails there (once a group); steps in ``theta`` are at most a quarter radian. Whatever the
+path, the solve ends stationary on a face whose KKT signs hold beyond the solve's own
+error, and the last Newton step is then taken, so that the coordinates are exact to
+rounding and not only to the square root of the decrement tolerance.
+
 Only cross-entropy is solved here. Label smoothing has a finite minimizer, and where its
 budget nearly stops binding the gradient is a difference of nearly equal terms: there the
 KKT signs are rounding, which the general solver's residuals report (the collapse test
