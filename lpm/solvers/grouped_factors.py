@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ..certificates import certified_gap
-from ..model.logits import GroupedLogits, grouped_derivatives
+from ..model.logits import GroupedLogits, grouped_derivatives, grouped_slots
 from ..model.model import Model
 from .reduced_program import complement_basis, null_complement
 
@@ -62,6 +62,7 @@ class GroupedFactors:
         self.Kg = groups.sizes.astype(float)
         self.m = self.Kg - 1.0
         self.weights = np.asarray(groups.weights, dtype=float)
+        self.slots = grouped_slots(groups.sizes, self.weights)  # made once per problem
         none = np.zeros(G, bool)
         self.vanished = none.copy() if vanished is None else np.asarray(vanished, bool).copy()
         self.collapsed = none.copy() if collapsed is None else np.asarray(collapsed, bool).copy()
@@ -119,7 +120,7 @@ class GroupedFactors:
         self.evaluations += 1
         M, s = self.M_s(x)
         out = grouped_derivatives(
-            self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes
+            self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes, self.slots
         )
         f, G_M, gamma = out[:3]
         A, B, y = self.split(x)

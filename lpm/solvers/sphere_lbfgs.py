@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg.blas import daxpy  # y += a x in place: one pass, no temporary
 
 from .. import _progress
 
@@ -92,13 +93,17 @@ class _Run:
         self.f, self.g, self.aux = self.p.evaluate(x, curvature=True)
         self.rg = self.tangent(x, self.g)
         m, n = self.memory, x.size
-        self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
+        # correction pairs, and one spare pair the next one is computed in (swapped in
+        # when accepted: no copies, and no stored pair overwritten by a rejected one)
+        self.S, self.Y = [np.zeros(n) for _ in range(m)], [np.zeros(n) for _ in range(m)]
+        self.spare = (np.zeros(n), np.zeros(n))
         self.rho = np.zeros(m)
         self.count = self.head = 0
         self.D = None
 
     def tangent(self, x, v):
-        return v - (float(x @ v) / self.radius2) * x
+        """The projection of ``v`` on the tangent space at ``x`` (a new array)."""
+        return daxpy(x, v.copy(), a=-float(x @ v) / self.radius2)
 
     def precondition(self):
         """Refresh the diagonal metric: Gauss-Newton diagonal plus the multiplier."""
@@ -111,6 +116,7 @@ class _Run:
         diag += self.p.multiplier(self.x, self.g)
         floor = 1e-12 * float(diag.max(initial=0.0))
         self.D = np.maximum(diag, floor if floor > 0 else 1.0)
+        self.D_inv = 1.0 / self.D
 
     def direction(self):
         """L-BFGS direction (two-loop recursion, tangent at ``x``) and its slope."""
@@ -120,18 +126,20 @@ class _Run:
         alpha = np.zeros(self.memory)
         for i in order:
             alpha[i] = rho[i] * float(S[i] @ q)
-            q -= alpha[i] * Y[i]
+            q = daxpy(Y[i], q, a=-alpha[i])
         if self.count:
             j = order[0]
-            yHy = float(Y[j] @ (Y[j] / D)) if D is not None else float(Y[j] @ Y[j])
+            yHy = float(Y[j] @ (Y[j] * self.D_inv)) if D is not None else float(Y[j] @ Y[j])
             q *= (1.0 / rho[j]) / yHy
         elif D is None:
             q *= 1e-2 / max(float(np.linalg.norm(self.rg)), 1e-300)
         if D is not None:
-            q /= D
+            q *= self.D_inv
         for i in reversed(order):
-            q += (alpha[i] - rho[i] * float(Y[i] @ q)) * S[i]
-        q = -self.tangent(self.x, q)
+            q = daxpy(S[i], q, a=alpha[i] - rho[i] * float(Y[i] @ q))
+        # minus its tangent part, in place
+        q = daxpy(self.x, q, a=-float(self.x @ q) / self.radius2)
+        np.negative(q, out=q)
         return q, float(self.rg @ q)
 
     def line_search(self, d, slope) -> bool:
@@ -142,7 +150,7 @@ class _Run:
         slack = 64 * EPS * abs(f)
         step = 1.0
         for _ in range(40):
-            xn = x + step * d
+            xn = daxpy(d, x.copy(), a=step)
             xn *= math.sqrt(self.radius2 / float(xn @ xn))
             fn, gn, auxn = self.p.evaluate(xn, curvature=self.curvature_next)
             rgn = self.tangent(xn, gn)
@@ -154,14 +162,18 @@ class _Run:
             step *= 0.5
         else:
             return False
-        # correction pair, transported to xn by projection (|xn|^2 = radius2)
-        c = float(xn @ x) / self.radius2
-        s = c * xn - x
-        y = rgn - rg
-        y += (float(xn @ rg) / self.radius2) * xn
+        # correction pair, transported to xn by projection (|xn|^2 = radius2), made in
+        # the spare pair
+        s, y = self.spare
+        np.multiply(xn, float(xn @ x) / self.radius2, out=s)
+        s -= x
+        np.subtract(rgn, rg, out=y)
+        y = daxpy(xn, y, a=float(xn @ rg) / self.radius2)
         sy = float(s @ y)
         if sy > 1e-20 * math.sqrt(float(s @ s) * float(y @ y)):
-            self.S[self.head], self.Y[self.head] = s, y
+            h = self.head
+            self.spare = (self.S[h], self.Y[h])
+            self.S[h], self.Y[h] = s, y
             self.rho[self.head] = 1.0 / sy
             self.head = (self.head + 1) % self.memory
             self.count = min(self.count + 1, self.memory)
