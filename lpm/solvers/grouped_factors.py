@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import eigvalsh
 
 from ..certificates import certified_gap
 from ..model.logits import GroupedLogits, grouped_derivatives, grouped_slots
@@ -199,14 +200,16 @@ class GroupedFactors:
         """Whether some groups are held (the program is then the restriction to a face)."""
         return bool(self.vanished.any() or self.collapsed.any())
 
-    def gap(self, f: float, aux, exact: bool = True) -> float:
+    def gap(self, f: float, aux, exact: bool = True, x=None) -> float:
         """Frank--Wolfe gap of the current point for the program being solved.
 
         Unrestricted, with ``exact``: the certificate's own value
         (:func:`lpm.certificates.certified_gap`, on :attr:`checked`, the logits it was
         computed at); otherwise an estimate for the checks made during the iteration, with
-        the top singular value of the group block by the power method (a lower estimate,
-        see :func:`spectral_norm`) once it is large. Restricted to a face (groups held):
+        the top singular value of the group block estimated from below once it is large:
+        by the power method (see :func:`spectral_norm`) and, given the point ``x`` whose
+        factors are narrow, on the span of ``B`` (:func:`support_norm`). Restricted to a
+        face (groups held):
         the gap of the restricted program,
         whose linear minimization over the face's part of the ball is the top singular
         value of the live block of the gradient and of its free within-group values.
@@ -230,6 +233,8 @@ class GroupedFactors:
             self.checked_from = M
             return certified_gap(self.model, self.checked)
         sigma = max(spectral_norm(GL, exact, start=self._power_start(GL)), within)
+        if not exact and x is not None and 2 * self.r <= self.nl:
+            sigma = max(sigma, support_norm(GL, self.split(x)[1]))
         inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
         size = abs(inner) + self.tau * sigma + abs(f)
         return max(inner + self.tau * sigma, 0.0) + 8 * (self.G + 1) * EPS * size
@@ -363,6 +368,25 @@ def spectral_norm(G: np.ndarray, exact: bool = True, start: np.ndarray | None = 
         sigma = float(np.linalg.norm(u))
         v = G.T @ u
     return sigma
+
+
+def support_norm(G: np.ndarray, B: np.ndarray) -> float:
+    r"""Largest singular value of ``G`` on the column span of ``B`` (``G x r``), a lower
+    bound on :math:`\sigma_{\max}(G)`: :math:`\sigma_{\max}(G Q)`, ``Q`` an orthonormal
+    basis of the span, from the top eigenvalue of the ``r x r`` Gram matrix.
+
+    Near a stationary point of the factored program :math:`-G_M` maps the span of ``B``
+    onto that of ``A`` with all its singular values at the multiplier, and the largest
+    singular value of :math:`-G_M` lies in that cluster (once the rank is right), whose
+    spread is the gap: there the power method cannot resolve it, while this estimate is
+    off by the square of the point's stationarity error only. Cost: a QR of ``B``, one
+    ``G x G x r`` product and an ``r x r`` eigenvalue (a full SVD of ``G`` is several
+    times more at ``r <= G / 2``)."""
+    if B.shape[1] == 0:
+        return 0.0
+    W = G @ np.linalg.qr(B)[0]
+    top = eigvalsh(W.T @ W, subset_by_index=[B.shape[1] - 1, B.shape[1] - 1])
+    return math.sqrt(max(float(top[0]), 0.0))
 
 
 #: power steps of the in-loop estimate of the top singular value (a lower bound, within

@@ -232,7 +232,7 @@ class _Run:
                 or it >= max_iter
                 or (out_of_time)
             ):
-                gap = self.p.gap(self.f, self.aux, exact=False)
+                gap = self.p.gap(self.f, self.aux, exact=False, x=self.x)
                 if gap <= gap_tol:  # confirm with the certificate's own arithmetic
                     gap = self.p.gap(self.f, self.aux, exact=True)
                 last_check = it
