@@ -433,3 +433,24 @@ def test_support_norm_is_a_lower_bound_exact_on_the_top_pair(seed, r):
         assert support_norm(G, B) == pytest.approx(top, rel=1e-13)
     else:  # a perturbed top vector: off by the square of the perturbation
         assert top - support_norm(G, B) <= 1e-4 * top
+
+
+def test_single_precision_first_iterations_certify_the_same_optimum(monkeypatch):
+    # the products of the iterations before the first rank review in single precision
+    # (forced here on a small problem): the same optimum within the certified gaps, the
+    # same numbers on a second call, and a stop inside that phase (max_iter) still returns
+    # a point evaluated and certified in double precision
+    from lpm.solvers import sphere_lbfgs
+
+    counts = lpm.counts.long_tailed(40, rho=20, n_max=200)
+    model = lpm.Model(counts, 1.0, 2.0)
+    plain = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    monkeypatch.setattr(sphere_lbfgs, "SINGLE_ROWS", 1)
+    first = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    again = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    assert plain.success and first.success
+    assert abs(first.objective - plain.objective) <= first.gap + plain.gap
+    assert first.objective == again.objective and first.gap == again.gap
+    early = lpm.solve_model(model, method="lowrank", gap_tol=1e-8, solver_options={"max_iter": 5})
+    assert not early.success and early.iterations == 5
+    assert plain.objective - plain.gap <= early.objective <= plain.objective + early.gap

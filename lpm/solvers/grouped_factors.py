@@ -80,6 +80,10 @@ class GroupedFactors:
         self.target = 0.0  # the gap target of the run (set by the engine)
         self._power_vector = None
         self._scales = None  # see _slot_scales
+        #: whether the products of :meth:`evaluate` run in single precision (set by the
+        #: engine for its first iterations on large problems, far from the optimum, where
+        #: the factors are widest and an iteration costs the most; never for a check)
+        self.single = False
         # one class of each group, for a class-dependent loss (its coefficients per slot)
         self.classes = groups.first if self.loss.class_dependent else None
 
@@ -99,14 +103,16 @@ class GroupedFactors:
         A[~self.rows[self.live]] = 0.0  # features of weight-0 groups stay 0
         return np.concatenate([A.ravel(), np.asarray(B, float).ravel(), np.asarray(y, float)])
 
-    def M_s(self, x):
-        """The group block ``M`` (G x G) and the within-group values ``s`` (G,)."""
+    def M_s(self, x, single: bool = False):
+        """The group block ``M`` (G x G) and the within-group values ``s`` (G,); with
+        ``single``, ``A B^T`` in single precision (see :attr:`single`)."""
         A, B, y = self.split(x)
+        AB = _product(A, B.T, single)
         if self.nl == self.G:
-            M = A @ B.T
+            M = AB
         else:
             M = np.zeros((self.G, self.G))
-            M[np.ix_(self.live, self.live)] = A @ B.T
+            M[np.ix_(self.live, self.live)] = AB
         s = np.zeros(self.G)
         s[self.free] = y * y / (2.0 * self.m[self.free])
         return M, s
@@ -119,7 +125,8 @@ class GroupedFactors:
     def evaluate(self, x, curvature: bool = False):
         """``(f, grad, aux)``; ``aux = (M, s, G_M, gamma, curvature or None)``."""
         self.evaluations += 1
-        M, s = self.M_s(x)
+        single = self.single
+        M, s = self.M_s(x, single)
         out = grouped_derivatives(
             self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes, self.slots
         )
@@ -129,9 +136,14 @@ class GroupedFactors:
         # the products written in place into the gradient (no concatenation pass)
         grad = np.empty_like(x)
         gA, gB, gy = self.split(grad)
-        np.matmul(GL, B, out=gA)
+        if single:
+            GL32 = GL.astype(np.float32)
+            gA[...] = GL32 @ B.astype(np.float32)
+            gB[...] = GL32.T @ A.astype(np.float32)
+        else:
+            np.matmul(GL, B, out=gA)
+            np.matmul(GL.T, A, out=gB)
         gA[~self.rows[self.live]] = 0.0
-        np.matmul(GL.T, A, out=gB)
         np.multiply(gamma[self.free], y, out=gy)  # ds/dy = y/m, df/ds = m gamma
         return float(f), grad, (M, s, G_M, gamma, out[3] if curvature else None)
 
@@ -346,6 +358,13 @@ class GroupedFactors:
             scale = math.sqrt(1e-3 * float(S[n - 1]) / max(mu, 1e-300))
             A, B = np.hstack([A, U[:, :n] * scale]), np.hstack([B, Vt[:n].T * scale])
         return self.pack(A, B, y)
+
+
+def _product(a: np.ndarray, b: np.ndarray, single: bool) -> np.ndarray:
+    """``a @ b`` in double precision, or computed in single and returned in double."""
+    if not single:
+        return a @ b
+    return (a.astype(np.float32) @ b.astype(np.float32)).astype(float)
 
 
 def spectral_norm(G: np.ndarray, exact: bool = True, start: np.ndarray | None = None) -> float:
