@@ -121,10 +121,8 @@ class _Run:
         self.f, self.g, self.aux = self.p.evaluate(x, curvature=True)
         self.rg = self.tangent(x, self.g)
         m, n = self.memory, x.size
-        # correction pairs, and one spare pair the next one is computed in (swapped in
-        # when accepted: no copies, and no stored pair overwritten by a rejected one)
+        # correction pairs; a new one is computed in the slot of the oldest (no copies)
         self.S, self.Y = [np.zeros(n) for _ in range(m)], [np.zeros(n) for _ in range(m)]
-        self.spare = (np.zeros(n), np.zeros(n))
         self.rho = np.zeros(m)
         self.count = self.head = 0
         self.D = None
@@ -197,20 +195,21 @@ class _Run:
         else:
             return False
         # correction pair, transported to xn by projection (|xn|^2 = radius2), made in
-        # the spare pair
-        s, y = self.spare
+        # the slot of the oldest pair (which a rejected pair then takes out of the memory)
+        h = self.head
+        s, y = self.S[h], self.Y[h]
         np.multiply(xn, float(xn @ x) / self.radius2, out=s)
         s -= x
         np.subtract(rgn, rg, out=y)
         y = self.axpy(xn, y, a=float(xn @ rg) / self.radius2)
         sy = float(s @ y)
         if sy > 1e-20 * math.sqrt(float(s @ s) * float(y @ y)):
-            h = self.head
-            self.spare = (self.S[h], self.Y[h])
-            self.S[h], self.Y[h] = s, y
-            self.rho[self.head] = 1.0 / sy
-            self.head = (self.head + 1) % self.memory
+            self.S[h], self.Y[h] = s, y  # the same arrays, unless axpy made new ones
+            self.rho[h] = 1.0 / sy
+            self.head = (h + 1) % self.memory
             self.count = min(self.count + 1, self.memory)
+        else:
+            self.count = min(self.count, self.memory - 1)
         self.x, self.f, self.g, self.rg, self.aux = xn, fn, gn, rgn, auxn
         return True
 
