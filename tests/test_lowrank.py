@@ -454,3 +454,27 @@ def test_single_precision_first_iterations_certify_the_same_optimum(monkeypatch)
     early = lpm.solve_model(model, method="lowrank", gap_tol=1e-8, solver_options={"max_iter": 5})
     assert not early.success and early.iterations == 5
     assert plain.objective - plain.gap <= early.objective <= plain.objective + early.gap
+
+
+def test_single_precision_only_from_the_etf_start(monkeypatch):
+    # a warm start (a neighbouring solution) is near the optimum: its iterations and the
+    # restricted solves of the structure test stay in double precision throughout
+    from lpm.solvers import sphere_lbfgs
+    from lpm.solvers.grouped_factors import GroupedFactors
+
+    model = lpm.Model(lpm.counts.long_tailed(30, rho=20, n_max=200), 1.0, 2.0)
+    base = lpm.solve_model(model, method="lowrank", gap_tol=1e-6)
+    seen = []
+    evaluate = GroupedFactors.evaluate
+
+    def spy(self, x, curvature=False):
+        seen.append(self.single)
+        return evaluate(self, x, curvature)
+
+    monkeypatch.setattr(sphere_lbfgs, "SINGLE_ROWS", 1)
+    monkeypatch.setattr(GroupedFactors, "evaluate", spy)
+    warm = lpm.solve_model(model, method="lowrank", gap_tol=1e-9, solver_options={"start": base})
+    assert warm.success and seen and not any(seen)
+    seen.clear()
+    lpm.solve_model(model, method="lowrank", gap_tol=1e-6)
+    assert seen[0] and not seen[-1]  # from the ETF: single first, double at the end

@@ -16,10 +16,10 @@ accurate:
   approximate Wolfe condition). The Frank--Wolfe gap is linear in the distance to the
   optimum while the objective error is quadratic, so a certified gap of 1e-8 needs
   iterates more accurate than the objective can resolve.
-* *Single precision first*: on large problems the iterations before the first review of
-  the rank (full rank from an ETF start, far from the optimum) run their products in
-  single precision, about twice as fast; every check that could stop the iteration, and
-  everything after, is in double.
+* *Single precision first*: on large problems started from the ETF, the iterations
+  before the first review of the rank (at full rank, far from the optimum) run their
+  products in single precision, about twice as fast; every check that could stop the
+  iteration, and everything after, is in double.
 * *Rank adaptation*: the factors are cut to the numerical rank (plus spare columns) once
   the singular values have separated, which makes every later iteration cheaper; when the
   gradient has a descent direction outside the factors' spans (the Frank--Wolfe gap shows
@@ -233,11 +233,11 @@ class _Run:
         self.grown = True
         return True
 
-    def solve(self, x0, gap_tol, max_iter, time_limit, rank_rtol) -> LBFGSResult:
+    def solve(self, x0, gap_tol, max_iter, time_limit, rank_rtol, single) -> LBFGSResult:
         started = time.perf_counter()
         self.p.target = gap_tol
         self.grown = False
-        self.p.single = self.p.nl >= SINGLE_ROWS
+        self.p.single = single and self.p.nl >= SINGLE_ROWS
         self.load(x0)
         history = []
         best_gap, best_at = math.inf, 0
@@ -356,6 +356,7 @@ def sphere_lbfgs(
     time_limit: float | None = None,
     rank_rtol: float = 1e-3,
     progress: bool | None = None,
+    single: bool = False,
 ) -> LBFGSResult:
     r"""Riemannian L-BFGS for ``problem`` on the sphere :math:`\lVert x\rVert^2 = 2\tau`,
     with rank adaptation.
@@ -382,9 +383,14 @@ def sphere_lbfgs(
     progress : bool or None
         A progress bar of the iterations with the gap and rank of each check:
         ``None`` (default) on a terminal only, ``True`` always, ``False`` never.
+    single : bool
+        Whether the iterations before the first review of the rank may run their
+        products in single precision (from :data:`SINGLE_ROWS` rows on): for a start far
+        from the optimum (the ETF), never for a warm start, which they would blur.
 
     Returns
     -------
     LBFGSResult
     """
-    return _Run(problem, memory, progress).solve(x0, gap_tol, max_iter, time_limit, rank_rtol)
+    run = _Run(problem, memory, progress)
+    return run.solve(x0, gap_tol, max_iter, time_limit, rank_rtol, single)
