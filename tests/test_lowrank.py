@@ -390,3 +390,91 @@ def test_numbers_do_not_depend_on_the_callers_blas_threads():
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="blas_threads"):
             lpm.solve_lowrank(model, blas_threads=bad)
+
+
+@pytest.mark.parametrize("loss", ["ce", "squared", ("label_smoothing", 0.1)])
+def test_grouped_slots_give_the_same_numbers(loss):
+    # the constants made once per problem change no bit of the value, gradient or
+    # curvature (groups of one class too, whose same-group slot no class carries)
+    from lpm.model.logits import grouped_derivatives, grouped_slots
+
+    loss = lpm.get_loss(loss[0], alpha=loss[1]) if isinstance(loss, tuple) else lpm.get_loss(loss)
+    g = lpm.Model([9.0, 9.0, 4.0, 2.0, 2.0, 2.0, 1.0], 1.0, 2.0, loss=loss).groups
+    rng = np.random.default_rng(11)
+    M, s = rng.standard_normal((g.G, g.G)), np.abs(rng.standard_normal(g.G))
+    s[g.sizes == 1] = 0.0
+    slots = grouped_slots(g.sizes, g.weights)
+    for curvature in (False, True):
+        plain = grouped_derivatives(g.sizes, g.weights, M, s, loss, curvature)
+        cached = grouped_derivatives(g.sizes, g.weights, M, s, loss, curvature, slots=slots)
+        assert plain[0] == cached[0]
+        for a, b in zip(plain[1:3], cached[1:3]):
+            np.testing.assert_array_equal(a, b)
+        if curvature:
+            for a, b in zip(plain[3], cached[3]):
+                np.testing.assert_array_equal(a, b)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6))
+@settings(max_examples=30, deadline=None)
+def test_support_norm_is_a_lower_bound_exact_on_the_top_pair(seed, r):
+    # sigma_max(G Q), Q an orthonormal basis of span(B): never above sigma_max(G) (SVD),
+    # and equal to it when the top right singular vector lies in the span
+    from lpm.solvers.grouped_factors import support_norm
+
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal((12, 12))
+    B = rng.standard_normal((12, r))
+    top = np.linalg.norm(G, 2)
+    assert support_norm(G, B) <= top * (1 + 1e-13)
+    v = np.linalg.svd(G)[2][0]
+    B[:, 0] = v + 1e-3 * B[:, 0] if r == 1 else v
+    if r > 1:
+        assert support_norm(G, B) == pytest.approx(top, rel=1e-13)
+    else:  # a perturbed top vector: off by the square of the perturbation
+        assert top - support_norm(G, B) <= 1e-4 * top
+
+
+def test_single_precision_first_iterations_certify_the_same_optimum(monkeypatch):
+    # the products of the iterations before the first rank review in single precision
+    # (forced here on a small problem): the same optimum within the certified gaps, the
+    # same numbers on a second call, and a stop inside that phase (max_iter) still returns
+    # a point evaluated and certified in double precision
+    from lpm.solvers import sphere_lbfgs
+
+    counts = lpm.counts.long_tailed(40, rho=20, n_max=200)
+    model = lpm.Model(counts, 1.0, 2.0)
+    plain = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    monkeypatch.setattr(sphere_lbfgs, "SINGLE_ROWS", 1)
+    first = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    again = lpm.solve_model(model, method="lowrank", gap_tol=1e-8)
+    assert plain.success and first.success
+    assert abs(first.objective - plain.objective) <= first.gap + plain.gap
+    assert first.objective == again.objective and first.gap == again.gap
+    early = lpm.solve_model(model, method="lowrank", gap_tol=1e-8, solver_options={"max_iter": 5})
+    assert not early.success and early.iterations == 5
+    assert plain.objective - plain.gap <= early.objective <= plain.objective + early.gap
+
+
+def test_single_precision_only_from_the_etf_start(monkeypatch):
+    # a warm start (a neighbouring solution) is near the optimum: its iterations and the
+    # restricted solves of the structure test stay in double precision throughout
+    from lpm.solvers import sphere_lbfgs
+    from lpm.solvers.grouped_factors import GroupedFactors
+
+    model = lpm.Model(lpm.counts.long_tailed(30, rho=20, n_max=200), 1.0, 2.0)
+    base = lpm.solve_model(model, method="lowrank", gap_tol=1e-6)
+    seen = []
+    evaluate = GroupedFactors.evaluate
+
+    def spy(self, x, curvature=False):
+        seen.append(self.single)
+        return evaluate(self, x, curvature)
+
+    monkeypatch.setattr(sphere_lbfgs, "SINGLE_ROWS", 1)
+    monkeypatch.setattr(GroupedFactors, "evaluate", spy)
+    warm = lpm.solve_model(model, method="lowrank", gap_tol=1e-9, solver_options={"start": base})
+    assert warm.success and seen and not any(seen)
+    seen.clear()
+    lpm.solve_model(model, method="lowrank", gap_tol=1e-6)
+    assert seen[0] and not seen[-1]  # from the ETF: single first, double at the end

@@ -217,20 +217,24 @@ class _SoftmaxLoss(Loss):
         X = np.asarray(X, dtype=float)
         mult = np.broadcast_to(np.asarray(mult, dtype=float), X.shape)
         dead = mult <= 0
-        D = X - own[..., None]  # z_j - z_own, per slot
+        D = X - own[..., None]  # z_j - z_own, per slot (a new array: worked on in place)
         if dead.any():  # slots no class carries: out of the max and the sum
-            D = np.where(dead, -np.inf, D)
+            D[dead] = -np.inf
         c = np.maximum(D.max(axis=-1), 0.0)
-        E = np.exp(D - c[..., None])
+        if self.smoothing:
+            target = self.smoothing * mult / (1.0 + mult.sum(axis=-1, keepdims=True))
+            linear = (target * np.where(dead, 0.0, D)).sum(axis=-1)
+        D -= c[..., None]
+        E = np.exp(D, out=D)
         E *= mult
         total = E.sum(axis=-1)
         S = np.exp(-c) + total
         value = c + np.log1p(np.expm1(-c) + total)
-        P = E / S[..., None]  # probability mass of each slot
+        E /= S[..., None]
+        P = E  # probability mass of each slot
         g_X = P
         if self.smoothing:
-            target = self.smoothing * mult / (1.0 + mult.sum(axis=-1, keepdims=True))
-            value = value - (target * np.where(dead, 0.0, D)).sum(axis=-1)
+            value = value - linear
             g_X = P - target
         g_own = -g_X.sum(axis=-1)  # the derivatives sum to zero (shift invariance)
         if not curvature:

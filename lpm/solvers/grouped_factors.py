@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ..certificates import certified_gap
-from ..model.logits import GroupedLogits, grouped_derivatives
+from ..model.logits import GroupedLogits, grouped_derivatives, grouped_slots
 from ..model.model import Model
 from .reduced_program import complement_basis, null_complement
 
@@ -62,6 +62,7 @@ class GroupedFactors:
         self.Kg = groups.sizes.astype(float)
         self.m = self.Kg - 1.0
         self.weights = np.asarray(groups.weights, dtype=float)
+        self.slots = grouped_slots(groups.sizes, self.weights)  # made once per problem
         none = np.zeros(G, bool)
         self.vanished = none.copy() if vanished is None else np.asarray(vanished, bool).copy()
         self.collapsed = none.copy() if collapsed is None else np.asarray(collapsed, bool).copy()
@@ -78,6 +79,10 @@ class GroupedFactors:
         self.target = 0.0  # the gap target of the run (set by the engine)
         self._power_vector = None
         self._scales = None  # see _slot_scales
+        #: whether the products of :meth:`evaluate` run in single precision (set by the
+        #: engine for its first iterations on large problems, far from the optimum, where
+        #: the factors are widest and an iteration costs the most; never for a check)
+        self.single = False
         # one class of each group, for a class-dependent loss (its coefficients per slot)
         self.classes = groups.first if self.loss.class_dependent else None
 
@@ -97,14 +102,16 @@ class GroupedFactors:
         A[~self.rows[self.live]] = 0.0  # features of weight-0 groups stay 0
         return np.concatenate([A.ravel(), np.asarray(B, float).ravel(), np.asarray(y, float)])
 
-    def M_s(self, x):
-        """The group block ``M`` (G x G) and the within-group values ``s`` (G,)."""
+    def M_s(self, x, single: bool = False):
+        """The group block ``M`` (G x G) and the within-group values ``s`` (G,); with
+        ``single``, ``A B^T`` in single precision (see :attr:`single`)."""
         A, B, y = self.split(x)
+        AB = _product(A, B.T, single)
         if self.nl == self.G:
-            M = A @ B.T
+            M = AB
         else:
             M = np.zeros((self.G, self.G))
-            M[np.ix_(self.live, self.live)] = A @ B.T
+            M[np.ix_(self.live, self.live)] = AB
         s = np.zeros(self.G)
         s[self.free] = y * y / (2.0 * self.m[self.free])
         return M, s
@@ -117,9 +124,10 @@ class GroupedFactors:
     def evaluate(self, x, curvature: bool = False):
         """``(f, grad, aux)``; ``aux = (M, s, G_M, gamma, curvature or None)``."""
         self.evaluations += 1
-        M, s = self.M_s(x)
+        single = self.single
+        M, s = self.M_s(x, single)
         out = grouped_derivatives(
-            self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes
+            self.groups.sizes, self.weights, M, s, self.loss, curvature, self.classes, self.slots
         )
         f, G_M, gamma = out[:3]
         A, B, y = self.split(x)
@@ -127,9 +135,14 @@ class GroupedFactors:
         # the products written in place into the gradient (no concatenation pass)
         grad = np.empty_like(x)
         gA, gB, gy = self.split(grad)
-        np.matmul(GL, B, out=gA)
+        if single:
+            GL32 = GL.astype(np.float32)
+            gA[...] = GL32 @ B.astype(np.float32)
+            gB[...] = GL32.T @ A.astype(np.float32)
+        else:
+            np.matmul(GL, B, out=gA)
+            np.matmul(GL.T, A, out=gB)
         gA[~self.rows[self.live]] = 0.0
-        np.matmul(GL.T, A, out=gB)
         np.multiply(gamma[self.free], y, out=gy)  # ds/dy = y/m, df/ds = m gamma
         return float(f), grad, (M, s, G_M, gamma, out[3] if curvature else None)
 
@@ -198,14 +211,16 @@ class GroupedFactors:
         """Whether some groups are held (the program is then the restriction to a face)."""
         return bool(self.vanished.any() or self.collapsed.any())
 
-    def gap(self, f: float, aux, exact: bool = True) -> float:
+    def gap(self, f: float, aux, exact: bool = True, x=None) -> float:
         """Frank--Wolfe gap of the current point for the program being solved.
 
         Unrestricted, with ``exact``: the certificate's own value
         (:func:`lpm.certificates.certified_gap`, on :attr:`checked`, the logits it was
         computed at); otherwise an estimate for the checks made during the iteration, with
-        the top singular value of the group block by the power method (a lower estimate,
-        see :func:`spectral_norm`) once it is large. Restricted to a face (groups held):
+        the top singular value of the group block estimated from below once it is large:
+        by the power method (see :func:`spectral_norm`) and, given the point ``x`` whose
+        factors are narrow, on the span of ``B`` (:func:`support_norm`). Restricted to a
+        face (groups held):
         the gap of the restricted program,
         whose linear minimization over the face's part of the ball is the top singular
         value of the live block of the gradient and of its free within-group values.
@@ -229,6 +244,8 @@ class GroupedFactors:
             self.checked_from = M
             return certified_gap(self.model, self.checked)
         sigma = max(spectral_norm(GL, exact, start=self._power_start(GL)), within)
+        if not exact and x is not None and 2 * self.r <= self.nl:
+            sigma = max(sigma, support_norm(GL, self.split(x)[1]))
         inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
         size = abs(inner) + self.tau * sigma + abs(f)
         return max(inner + self.tau * sigma, 0.0) + 8 * (self.G + 1) * EPS * size
@@ -342,6 +359,13 @@ class GroupedFactors:
         return self.pack(A, B, y)
 
 
+def _product(a: np.ndarray, b: np.ndarray, single: bool) -> np.ndarray:
+    """``a @ b`` in double precision, or computed in single and returned in double."""
+    if not single:
+        return a @ b
+    return (a.astype(np.float32) @ b.astype(np.float32)).astype(float)
+
+
 def spectral_norm(G: np.ndarray, exact: bool = True, start: np.ndarray | None = None) -> float:
     """Largest singular value of ``G``: by a dense SVD (backward stable: what the
     certificate uses), or, for large matrices when ``exact`` is False, a lower estimate by
@@ -362,6 +386,25 @@ def spectral_norm(G: np.ndarray, exact: bool = True, start: np.ndarray | None = 
         sigma = float(np.linalg.norm(u))
         v = G.T @ u
     return sigma
+
+
+def support_norm(G: np.ndarray, B: np.ndarray) -> float:
+    r"""Largest singular value of ``G`` on the column span of ``B`` (``G x r``), a lower
+    bound on :math:`\sigma_{\max}(G)`: :math:`\sigma_{\max}(G Q)`, ``Q`` an orthonormal
+    basis of the span, from the top eigenvalue of the ``r x r`` Gram matrix.
+
+    Near a stationary point of the factored program :math:`-G_M` maps the span of ``B``
+    onto that of ``A`` with all its singular values at the multiplier, and the largest
+    singular value of :math:`-G_M` lies in that cluster (once the rank is right), whose
+    spread is the gap: there the power method cannot resolve it, while this estimate is
+    off by the square of the point's stationarity error only. Cost: a QR of ``B``, one
+    ``G x G x r`` product and an ``r x r`` eigenvalue (a full SVD of ``G`` is several
+    times more at ``r <= G / 2``)."""
+    if B.shape[1] == 0:
+        return 0.0
+    W = G @ np.linalg.qr(B)[0]
+    top = np.linalg.eigvalsh(W.T @ W)[-1]
+    return math.sqrt(max(float(top), 0.0))
 
 
 #: power steps of the in-loop estimate of the top singular value (a lower bound, within

@@ -220,6 +220,7 @@ def solve_lowrank(
             time_limit=time_limit,
             rank_rtol=rank_rtol,
             progress=progress,
+            single=Z0 is None,  # far from the optimum: see sphere_lbfgs.SINGLE_ROWS
         )
         if not np.all(np.isfinite(res.x)):
             raise SolverError("method='lowrank': the iteration produced non-finite logits")
