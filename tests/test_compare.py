@@ -38,7 +38,15 @@ def test_the_lpm_optimum_is_its_own_prediction(R, collapsed):
         (classes, stats), *_ = c.collapsed
         assert classes.tolist() == [5, 6, 7, 8, 9]
         assert stats.min_cosine == pytest.approx(1.0, abs=1e-8)
-    assert c.metrics.nc1 < 1e-20 and c.metrics.agreement == 1.0
+    assert c.metrics.nc1 < 1e-20
+    if collapsed:
+        # the five minority classifiers are equal, and so are their features' means: the
+        # argmax and the nearest mean between them are ties broken by rounding (machine
+        # dependent: one of the five minority samples measured off here), the majority's
+        # 500 samples are decided
+        assert c.metrics.agreement >= 500 / 505
+    else:
+        assert c.metrics.agreement == 1.0
     assert f"Gram distance {c.classifier_gram_distance:.3e}" in str(c)
 
 

@@ -157,6 +157,7 @@ def _threshold(K_A, K_B, EWEH, rtol, loss_obj, hint=None):
         # cross-entropy always collapses at R = inf (gamma_B = 0 < lambda); another loss
         # may not, and then it never does
         if loss_obj.has_finite_minimizer and phi(math.inf)[1] < 0:
+            _confirm_never(K_A, K_B, EWEH, loss_obj)
             return math.inf, None
         raise OverflowError(
             f"R_0 exceeds 1e307, beyond double precision, for E_W*E_H = {EWEH:g} "
@@ -317,6 +318,26 @@ def _full_solve(K_A, K_B, R, tau, loss, start=None):
         return res[0], weights[0]
     loss = two_group_loss(loss, K_A, K_B, R)
     return solve_constrained(sizes, weights, loss, tau)[0], weights[0]
+
+
+def _confirm_never(K_A, K_B, EWEH, loss) -> None:
+    """Check ``R_0 = inf`` (a margin negative up to the top of the double range) against
+    the full reduced solve at ``R = inf`` and its own KKT test: SolverError unless that
+    test decides "not collapsed". Where the budget goes slack as ``R`` grows (label
+    smoothing at a large budget) the margin is rounding noise of either sign (measured:
+    -7e-18 at R = inf, +1.4e-12 at R = e^27.6 for K_A = K_B = 5, E_W E_H = 5), and no
+    claim is made."""
+    tau = (K_A + K_B) * math.sqrt(EWEH)
+    res, weights = _full_solve(K_A, K_B, math.inf, tau, loss)
+    why = (
+        f"the reduced solve failed ({res.message})"
+        if not res.converged
+        else undecided_reason(np.array([K_A, K_B]), weights, res)
+    )
+    if not why and res.fixed[1]:
+        why = "the exact test there says collapsed, against the sign of the margin"
+    if why:
+        raise SolverError(f"R_0 not found: R_0 ~ inf could not be confirmed at R = inf: {why}")
 
 
 def _confirm_threshold(K_A, K_B, EWEH, loss, R0, rtol, start=None) -> None:
