@@ -127,18 +127,27 @@ def test_a_point_outside_the_budget_gets_the_rows_of_its_solution(monkeypatch):
     from lpm.studies import rows as rows_module
 
     models = [lpm.Model.two_group(5, 3, R, 1.0, 5.0) for R in (30.0, 2.0, 1e3)]
-    real = reduced.solve_results
+    real, real_batch = reduced.solve_results, reduced.solve_pair_batch
+    scale = 1 + 1e-9
 
     def outside(models, options, evaluate=True):
         results, started = real(models, options, evaluate)
         res = results[1]
-        results[1] = dataclasses.replace(res, logits=res.logits.scaled(1 + 1e-9))
+        results[1] = dataclasses.replace(res, logits=res.logits.scaled(scale))
         return results, started
+
+    def outside_batch(models, options):
+        # the same point scaled in the stacked arrays (what GroupedLogits.scaled does)
+        batch, started = real_batch(models, options)
+        M, s = batch.M.copy(), batch.s.copy()
+        M[1], s[1] = M[1] * scale, s[1] * scale
+        return dataclasses.replace(batch, M=M, s=s), started
 
     monkeypatch.setattr(reduced, "solve_results", outside)
     monkeypatch.setattr(rows_module, "solve_results", outside)
+    monkeypatch.setattr(rows_module, "solve_pair_batch", outside_batch)
     tols = [default_gap_tol(m, "reduced") for m in models]
-    on_arrays = rows_module._pair_rows(models, outside(models, None, False)[0], tols)[0]
+    on_arrays = rows_module._pair_rows(models, outside_batch(models, None)[0], tols)[0]
     assert on_arrays[1] is None and on_arrays[0] is not None and on_arrays[2] is not None
     got = rows_module._batch_rows(models, None, None, None)
     sols = reduced.solve_batch(models, [m.min_exact_dimension for m in models], tols, None)

@@ -23,8 +23,9 @@ from ..model.losses import Loss
 from ..model.unconstrained import unconstrained_minimizer
 from .newton import newton
 from .reduced_program import ReducedProgram, ReducedResult
+from .two_group_batch import TwoGroupBatch
 from .two_groups import handles as two_groups_handle
-from .two_groups import solve_one_group, solve_two_groups
+from .two_groups import solve_one_group, solve_two_group_batch, solve_two_groups
 
 #: the reduced Newton solver's cost grows fast with the number of groups G (measured:
 #: 0.4 s at G = 14, 2.5 s at G = 16, 9 s at G = 20, 150 s at G = 30, out of memory at
@@ -173,14 +174,30 @@ def solve_results(models, options, evaluate: bool = True) -> tuple[list[ReducedR
         groups=[m.groups for m in models],
         **options,
     )
-    for model, res in zip(models, results):
-        if not res.converged:
-            raise SolverError(
-                f"method='reduced': Newton solver failed for {model!r}: {res.message}"
-            )
+    _check_converged(models, [r.converged for r in results], [r.message for r in results])
     if evaluate:
         evaluate_grouped([res.logits for res in results], models)
     return results, started
+
+
+def solve_pair_batch(models, options) -> tuple[TwoGroupBatch, float]:
+    """The solves of :func:`solve_results` for models of two groups of classes under
+    cross-entropy (one group structure; the budget binds, cross-entropy having no finite
+    minimizer), stacked, with no per-model result made: ``(batch, started)``. Each
+    model's :meth:`TwoGroupBatch.result` is the result :func:`solve_results` gives it."""
+    options = newton_options(options)
+    started = time.perf_counter()
+    weights = [m.groups.weights for m in models]
+    taus = [m.tau for m in models]
+    batch = solve_two_group_batch(models[0].groups.sizes, weights, taus, **options)
+    _check_converged(models, batch.converged, batch.messages)
+    return batch, started
+
+
+def _check_converged(models, converged, messages) -> None:
+    for model, ok, message in zip(models, converged, messages):
+        if not ok:
+            raise SolverError(f"method='reduced': Newton solver failed for {model!r}: {message}")
 
 
 def solve_batch(models, dims, gap_tols, options) -> list[Solution]:

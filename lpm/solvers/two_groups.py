@@ -56,11 +56,11 @@ import numpy as np
 
 from ..certificates.collapse import DECISION_FACTOR
 from ..model.few_groups import ce_row
-from ..model.groups import Groups
 from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
 from .reduced_program import ReducedResult
 from .small_systems import newton_direction
+from .two_group_batch import TwoGroupBatch
 from .two_group_objective import TwoGroupObjective
 
 _EPS = 2.0**-52
@@ -387,11 +387,11 @@ def solve_one(
     return x, held, converged, message, iterations, history, ev
 
 
-def _result(problem: TwoGroupObjective, layout: Groups | None, q, state) -> ReducedResult:
-    """The :class:`ReducedResult` of a solved problem, in the units of the general solver:
-    ``multiplier`` of ``||Z||_* <= tau``, ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)``
-    (no logits without a ``layout``)."""
-    x, held, converged, message, iterations, history, ev = state
+def _point(problem: TwoGroupObjective, q, state):
+    """A solved problem in the units of the general solver, in floats: ``(M, s,
+    multiplier, fixed, kkt_slack)``, the multiplier of ``||Z||_* <= tau`` and
+    ``kkt_slack[g] = df/ds_g + lambda (K_g - 1)`` (see :class:`TwoGroupBatch`)."""
+    x, held, _, _, _, _, ev = state
     tau, g = problem.tau, ev[4]
     free = [i for i in (1, 2, 3) if not held[i]]
     nu = _multiplier(g, free)
@@ -400,47 +400,34 @@ def _result(problem: TwoGroupObjective, layout: Groups | None, q, state) -> Redu
     inside = tau * (1.0 - 4 * _EPS)
     rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
-    M = [[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]]  # GroupedLogits: arrays
+    M = [[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]]
     m = problem.m
     s = [inside * x[2] / m[0] if m[0] else 0.0, inside * x[3] / m[1] if m[1] else 0.0]
-    slack = np.array([m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)])
-    return ReducedResult(
-        logits=None if layout is None else GroupedLogits(layout, M, s),
-        multiplier=nu / tau,
-        iterations=iterations,
-        converged=converged,
-        message=message,
-        fixed=np.array([held[2] and m[0] > 0, held[3] and m[1] > 0]),
-        kkt_slack=slack,
-        history=history,
-        y=np.array(x),
-    )
+    slack = [m[k] / tau * (g[2 + k] + nu) if m[k] else 0.0 for k in (0, 1)]
+    return M, s, nu / tau, (held[2] and m[0] > 0, held[3] and m[1] > 0), slack
 
 
-def solve_two_groups(
+def solve_two_group_batch(
     sizes,
     weights,
-    loss: Loss,
     tau,
-    layouts,
     *,
     force_zero=(),
     starts=None,
     max_iter: int = 200,
     decrement_tol: float = 1e-24,
-) -> list[ReducedResult]:
-    r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` for two-group problems, the budget
-    binding (callers check a finite unconstrained minimizer first).
+) -> TwoGroupBatch:
+    r"""Solve ``min f(Z)`` s.t. ``||Z||_* <= tau`` under cross-entropy for two-group
+    problems, the budget binding (callers check a finite unconstrained minimizer first).
 
     Parameters
     ----------
-    sizes, weights, loss, tau
-        Classes per group (2,), the loss weight of one class of each group per problem
-        (n, 2), cross-entropy, the nuclear-norm budgets (n,).
-    layouts : sequence of Groups, or None
-        The class layout of each problem, for the returned logits (``None``: no logits,
-        only the multiplier, the active set and the KKT slacks, with no array of size
-        ``K``).
+    sizes : sequence of int, length 2
+        Classes per group.
+    weights : array_like, shape (n, 2)
+        The loss weight of one class of each group, per problem.
+    tau : float or array_like, shape (n,)
+        The nuclear-norm budgets.
     force_zero : sequence of int
         Groups held at ``s_g = 0`` whatever the KKT conditions say.
     starts : sequence of ndarray or None, optional
@@ -450,8 +437,9 @@ def solve_two_groups(
 
     Returns
     -------
-    list of ReducedResult
-        ``y`` holds the final ``(theta, r, s1, s2)``, a warm start for a nearby problem.
+    TwoGroupBatch
+        The solves stacked; ``y`` holds the final ``(theta, r, s1, s2)``, a warm start
+        for a nearby problem.
     """
     K1, K2 = (int(k) for k in sizes)
     K = K1 + K2
@@ -460,13 +448,22 @@ def solve_two_groups(
     weights = np.asarray(weights, float).tolist()
     tau = np.asarray(tau, float).tolist()
     tau = [tau] * len(weights) if isinstance(tau, float) else tau
-    out = []
+    points, states = [], []
     for i, (pi1, pi2) in enumerate(weights):
         problem = TwoGroupObjective(K1, K2, K1 * pi1, K2 * pi2, tau[i])
         start = None if starts is None else starts[i]
         state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
-        out.append(_result(problem, None if layouts is None else layouts[i], q, state))
-    return out
+        points.append(_point(problem, q, state))
+        states.append(state)
+    return TwoGroupBatch.stack(points, states)
+
+
+def solve_two_groups(sizes, weights, loss: Loss, tau, layouts, **options) -> list[ReducedResult]:
+    """:func:`solve_two_group_batch` as one :class:`ReducedResult` per problem, with the
+    logits of each problem's class layout in ``layouts`` (``None``: no logits, only the
+    multiplier, the active set and the KKT slacks, with no array of size ``K``);
+    ``loss``: cross-entropy (:func:`handles`)."""
+    return solve_two_group_batch(sizes, weights, tau, **options).results(layouts)
 
 
 def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
@@ -474,7 +471,7 @@ def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
     the simplex ETF on the budget, :math:`M = 0`, :math:`s = \tau / (K - 1)` (``Z 1 = 0``
     makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
     callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
-    s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _result
+    s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _point
     value, lp, _, _, _, _ = ce_row(s, s, K - 1, 0)
     w = K * weight
     lam = -w * lp / (K - 1)

@@ -43,7 +43,7 @@ from ..solvers.dispatch import (
     default_gap_tol,
     solve_models,
 )
-from ..solvers.reduced import solve_results
+from ..solvers.reduced import solve_pair_batch, solve_results
 
 #: columns of a solution row (after the parameter columns)
 RESULT_COLUMNS = (
@@ -179,13 +179,15 @@ def _batch_rows(models: list[Model], p, gap_tol, solver_options) -> list[dict]:
     # learned classifiers)
     _feature_dimension(models[0], p, "reduced")
     tols = [gap_tol if gap_tol is not None else default_gap_tol(m, "reduced") for m in models]
-    pairs = models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy
-    # two groups under cross-entropy: the loss at the points is evaluated here, on arrays
-    results, started = solve_results(models, solver_options, evaluate=not pairs)
     minority = _minority_counts(models)
-    if pairs:
-        rows, geometry = _pair_rows(models, results, tols, minority)
+    if models[0].groups.G == 2 and type(models[0].loss) is CrossEntropy:
+        # two groups under cross-entropy: the solves stacked, the loss at the points
+        # evaluated here, on arrays; a result made only for a row left to _row
+        batch, started = solve_pair_batch(models, solver_options)
+        rows, geometry = _pair_rows(models, batch, tols, minority)
+        results = [None if row else batch.result(i, models[i].groups) for i, row in enumerate(rows)]
     else:
+        results, started = solve_results(models, solver_options)
         rows, geometry = [None] * len(models), None
     cert = NuclearBall()
     points = [None] * len(models)
@@ -211,10 +213,11 @@ def _row(model: Model, res, tol: float, cert) -> tuple[dict, object]:
         collapsed = report.minority_collapsed
         if report.minority_group is not None:
             within = float(report.within[report.minority_group])
-    return _new_row(objective, gap, status, success, within, collapsed, multiplier, res), b.logits
+    row = _new_row(objective, gap, status, success, within, collapsed, multiplier, res.iterations)
+    return row, b.logits
 
 
-def _new_row(objective, gap, status, success, within, collapsed, multiplier, res) -> dict:
+def _new_row(objective, gap, status, success, within, collapsed, multiplier, iterations) -> dict:
     return {
         "objective": objective,
         "gap": gap,
@@ -229,7 +232,7 @@ def _new_row(objective, gap, status, success, within, collapsed, multiplier, res
         "multiplier": multiplier,
         "method": "reduced",
         "solver": "newton",
-        "iterations": int(res.iterations),
+        "iterations": int(iterations),
         "time": 0.0,
     }
 
@@ -239,8 +242,9 @@ def _minority_counts(models) -> np.ndarray:
     return np.array([m.minority_per_group for m in models])
 
 
-def _pair_rows(models, results, tols, minority=None):
-    """The rows of two-group cross-entropy results, on arrays over the batch: what
+def _pair_rows(models, batch, tols, minority=None):
+    """The rows of a :class:`lpm.solvers.two_group_batch.TwoGroupBatch` of two-group
+    cross-entropy solves, on its arrays: what
     :func:`_row` computes for each (:meth:`lpm.certificates.NuclearBall.bound`, then
     :func:`lpm.certificates.judge`, then the collapse report's verdict), operation for
     operation (:mod:`lpm.model.few_groups`). A row whose point the certificate would
@@ -251,8 +255,7 @@ def _pair_rows(models, results, tols, minority=None):
     n = len(models)
     sizes = models[0].groups.sizes.tolist()
     mult = [k - 1.0 for k in sizes]
-    M = np.array([r.logits.M for r in results])
-    s = np.array([r.logits.s for r in results])
+    M, s = batch.M, batch.s
     W = np.array([m.groups.weights for m in models])
     tau = np.array([m.tau for m in models])
     sv = singular_values_pairs(M)
@@ -275,14 +278,13 @@ def _pair_rows(models, results, tols, minority=None):
     plain = (nuclear <= tau) & np.isfinite(value) & np.isfinite(gap)
     success = (gap <= np.array(tols)).tolist()
     # the collapse report's verdict (report_from_result, undecided_reason)
-    fixed = np.array([r.fixed for r in results])
-    slack = np.array([r.kkt_slack for r in results])
+    fixed, slack = batch.fixed, batch.kkt_slack
     multi = np.array([k > 1 for k in sizes])
     free, held = multi & ~fixed, multi & fixed
     noise = np.where(free, np.abs(slack), -np.inf).max(axis=1)
     margin = np.where(held, slack, np.inf).min(axis=1)
     undecided = free.any(axis=1) & held.any(axis=1) & (margin <= DECISION_FACTOR * noise)
-    lam = np.array([r.multiplier for r in results])
+    lam = batch.multiplier
     undecided |= (lam == 0.0) & (multi & (W == 0)).any(axis=1)
     kept = np.where(fixed, 0.0, s)
     # Model.minority_size and minority_group, for the batch at once
@@ -303,7 +305,7 @@ def _pair_rows(models, results, tols, minority=None):
             collapsed = None if undecided[i] else fixed[i][g]
             within_g = kept[i][g]
         status = "optimal" if ok else "inaccurate"
-        rows[i] = _new_row(v, gp, status, ok, within_g, collapsed, lm, results[i])
+        rows[i] = _new_row(v, gp, status, ok, within_g, collapsed, lm, batch.iterations[i])
     return rows, gram_geometry_pairs(M, s, sizes, sv, "W")
 
 
