@@ -181,6 +181,20 @@ def test_label_smoothing_threshold_where_the_test_decides_and_not_where_it_canno
         far.collapsed_groups  # noqa: B018
 
 
+def test_never_collapsing_is_claimed_only_where_the_exact_test_decides_it():
+    # R_0 = inf rests on the full solve at R = inf: with label smoothing at E_W E_H = 5
+    # the budget is slack there and the margin is rounding (-7e-18 on one machine), so
+    # the claim is refused whatever the bracket found on the way; at E_W E_H = 1 the
+    # budget binds and the test decides (collapsed: no claim of inf either)
+    from lpm.analysis.threshold import _confirm_never
+
+    ls = lpm.get_loss("label_smoothing", alpha=0.1)
+    with pytest.raises(lpm.SolverError, match="R_0 ~ inf could not be confirmed.*slack"):
+        _confirm_never(5, 5, 5.0, ls)
+    with pytest.raises(lpm.SolverError, match="says collapsed, against the sign"):
+        _confirm_never(5, 5, 1.0, ls)
+
+
 def test_squared_loss_with_a_slack_budget_never_collapses():
     # the squared loss's own minimizer Z = I has ||Z||_* = K <= tau = K sqrt(5): the budget
     # never binds, Z = I is the optimum at every finite R, and its classifiers are

@@ -320,6 +320,14 @@ def _full_solve(K_A, K_B, R, tau, loss, start=None):
     return solve_constrained(sizes, weights, loss, tau)[0], weights[0]
 
 
+def _no_verdict(K_A, K_B, res, weights) -> str:
+    """Why the full solve ``res`` decides no collapse verdict ("" when it does): the solve
+    failed, or its exact test is undecided."""
+    if not res.converged:
+        return f"the reduced solve failed ({res.message})"
+    return undecided_reason(np.array([K_A, K_B]), weights, res)
+
+
 def _confirm_never(K_A, K_B, EWEH, loss) -> None:
     """Check ``R_0 = inf`` (a margin negative up to the top of the double range) against
     the full reduced solve at ``R = inf`` and its own KKT test: SolverError unless that
@@ -329,11 +337,7 @@ def _confirm_never(K_A, K_B, EWEH, loss) -> None:
     claim is made."""
     tau = (K_A + K_B) * math.sqrt(EWEH)
     res, weights = _full_solve(K_A, K_B, math.inf, tau, loss)
-    why = (
-        f"the reduced solve failed ({res.message})"
-        if not res.converged
-        else undecided_reason(np.array([K_A, K_B]), weights, res)
-    )
+    why = _no_verdict(K_A, K_B, res, weights)
     if not why and res.fixed[1]:
         why = "the exact test there says collapsed, against the sign of the margin"
     if why:
@@ -352,7 +356,6 @@ def _confirm_threshold(K_A, K_B, EWEH, loss, R0, rtol, start=None) -> None:
     # 1e-9 at least: closer to the root the margin is below what the test can resolve
     delta = max(rtol, CONFIRM_RTOL)
     tau = (K_A + K_B) * math.sqrt(EWEH)
-    sizes = np.array([K_A, K_B])
     for R in (max(1.0, R0 * (1 - delta)), R0 * (1 + delta)):
         try:
             res, weights = _full_solve(K_A, K_B, R, tau, loss, start)
@@ -360,11 +363,7 @@ def _confirm_threshold(K_A, K_B, EWEH, loss, R0, rtol, start=None) -> None:
             raise SolverError(
                 f"R_0 not found: R_0 ~ {R0:.10g} could not be confirmed at R = {R:.10g}: {exc}"
             ) from None
-        why = (
-            f"the reduced solve failed ({res.message})"
-            if not res.converged
-            else undecided_reason(sizes, weights, res)
-        )
+        why = _no_verdict(K_A, K_B, res, weights)
         if why:
             raise SolverError(
                 f"R_0 not found: R_0 ~ {R0:.10g} could not be confirmed at R = {R:.10g}: {why}"
