@@ -27,7 +27,9 @@ Methods:
 
 * ``lowrank``: this package's factorization (``method="lowrank"``) at its default target
   gap 1e-8, and from K = 1000 on also at 1e-6 (and 1e-5 from K = 8000), with one BLAS
-  thread and with two (``--threads``);
+  thread and with two (``--threads``); from K = 100 on each target also with the stop on
+  the objective's gap at the Newton-corrected dual point (``dual stop``:
+  ``solver_options={"dual_point": True}``);
 * ``structure``: the exact structure test (``lpm.collapse_report``: which classes collapse
   or vanish, the rank), started from a low-rank solution (its time counted separately);
 * ``reduced``: the symmetry-reduced Newton solver (grouped counts only);
@@ -37,6 +39,10 @@ Methods:
 * ``sdp-scs``: the generic route of the paper's code: ``lpm.solvers.sdp.problem(model)`` solved by
   cvxpy with ``solver="SCS"`` and no options (cvxpy's SCS defaults), its Gram matrix
   factored into ``W``, ``H`` and certified like every other row.
+
+With ``--rounds N`` every solve of a case runs N times, the case's solves interleaved
+(each round runs them all in order), and the time is the median: the pairs of the
+default and the dual stop are then measured under the same load.
 
 Every solve runs in its own process with a wall-clock limit (``--time-limit``); a method
 that hits it is not run at larger K, nor is a cvxpy route whose time at the previous K
@@ -52,6 +58,7 @@ import multiprocessing as mp
 import os
 import platform
 import queue
+import statistics
 import time
 
 SHAPES = ("long_tailed", "long_tailed500", "step", "imagenet_lt", "cifar100_lt")
@@ -103,17 +110,17 @@ def jobs_for(shape: str, K: int):
 
     model = lpm.Model(counts(shape, K), E_W, E_H)
     out = []
+    tols = [1e-8] if K < 8000 else []
+    tols += [1e-6] if K >= 1000 else []
+    tols += [1e-5] if K >= 8000 else []
     for threads in THREADS:
         t = f", {threads} thr" if len(THREADS) > 1 else ""
-        if K < 8000:
-            opts = {"method": "lowrank", "gap_tol": 1e-8, "threads": threads}
-            out.append(("lowrank", "gap_tol=1e-8" + t, opts))
-        if K >= 1000:
-            opts = {"method": "lowrank", "gap_tol": 1e-6, "threads": threads}
-            out.append(("lowrank", "gap_tol=1e-6" + t, opts))
-        if K >= 8000:
-            opts = {"method": "lowrank", "gap_tol": 1e-5, "threads": threads}
-            out.append(("lowrank", "gap_tol=1e-5" + t, opts))
+        for tol in tols:
+            opts = {"method": "lowrank", "gap_tol": tol, "threads": threads}
+            out.append(("lowrank", f"gap_tol={tol:g}" + t, opts))
+            if K >= 100:  # the stop on the objective's gap at the dual point
+                dual = dict(opts, dual_point=True)
+                out.append(("lowrank", f"{tol:g}, dual stop" + t, dual))
     if model.groups.G > 16:
         out.append(("structure", "from lowrank 1e-8", {"method": "structure", "threads": 1}))
     G = model.groups.G
@@ -167,9 +174,10 @@ def _child(shape, K, options, out):
         options = dict(options)
         method = options.pop("method")
         threads = options.pop("threads", 1)
+        dual = options.pop("dual_point", False)
         threadpool_limits(threads)
         if method == "lowrank":  # the solver sets its own BLAS threads (default 1)
-            options["solver_options"] = {"blas_threads": threads}
+            options["solver_options"] = {"blas_threads": threads, "dual_point": dual}
         note = ""
         t0 = time.perf_counter()
         if method == "paper-sdp":
@@ -289,6 +297,12 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, nargs="+", default=[1], help="BLAS threads of the lowrank rows"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="interleaved rounds of each case's solves; times are their medians",
+    )
     args = parser.parse_args(argv)
     global THREADS
     THREADS = tuple(args.threads)
@@ -303,9 +317,8 @@ def main(argv=None):
         last = {}  # method -> (K, time) of its last finished run, or None after a timeout
         for K in [PROFILES[shape]] if shape in PROFILES else sorted(Ks):
             case = []
-            for method, settings, options in jobs_for(shape, K):
-                if args.methods and method not in args.methods:
-                    continue
+            jobs = [j for j in jobs_for(shape, K) if not args.methods or j[0] in args.methods]
+            for method, settings, options in jobs:
                 row = dict(shape=shape, K=K, method=method, settings=settings)
                 key = (method, settings)
                 prev = last.get(key, ())
@@ -324,11 +337,22 @@ def main(argv=None):
                     )
                 else:
                     row.update(measure(shape, K, options, limit))
+                    row["times"] = [row.get("time_s")]
                     if row["status"] == "timeout":
                         last[key] = None
                     elif "time_s" in row:
                         last[key] = (K, row["time_s"])
                 case.append(row)
+            # further rounds, interleaved: every solve of the case again, in the same order
+            for _ in range(args.rounds - 1):
+                for row, (_, _, options) in zip(case, jobs):
+                    if row.get("times") and row["status"] != "timeout":
+                        row["times"].append(measure(shape, K, options, limit).get("time_s"))
+            for row in case:
+                times = [t for t in row.pop("times", []) if t is not None]
+                if len(times) > 1:
+                    row["time_s"] = statistics.median(times)
+                    row["note"] = (row.get("note", "") + f" median of {len(times)}").strip()
             done = [r for r in case if r.get("gap") is not None and math.isfinite(r["gap"])]
             if done:
                 ref = min(done, key=lambda r: r["gap"])

@@ -172,11 +172,12 @@ def test_gap_bounds_the_true_suboptimality_of_perturbed_points(reference, seed, 
     assert sol.iterations == 0
     true_suboptimality = sol.objective - best.objective
     assert true_suboptimality <= sol.gap + best.gap
-    # and it is the Frank-Wolfe gap itself (not a looser bound), by an independent route
+    # and no looser than the Frank-Wolfe gap, by an independent route (tighter where the
+    # bound at the point's dual point is: tests/test_dual_point.py)
     Zs = sol.logits
     _, G = dense_cross_entropy(model.pi, Zs)
     fw = float(np.vdot(G, Zs)) + model.tau * np.linalg.norm(G, 2)
-    assert sol.gap == pytest.approx(fw, rel=1e-6, abs=1e-12)
+    assert sol.gap <= fw * (1 + 1e-6) + 1e-12
 
 
 @pytest.mark.parametrize("gap_tol", [1e-1, 1e-3, 1e-5])
@@ -191,8 +192,8 @@ def test_gap_of_an_early_stop_bounds_its_suboptimality(reference, gap_tol):
 def test_the_certified_point_is_inside_the_ball_as_returned(monkeypatch):
     # the solver certifies its point just inside the nuclear ball, so the certificate
     # never scales it (which would cost an SVD and an evaluation, twice): the budget is
-    # still used to 1e-12, and the certified gap is the Frank-Wolfe gap of the returned
-    # logits by an independent dense route
+    # still used to 1e-12, and the Frank-Wolfe gap of the returned logits by an
+    # independent dense route meets the target (the stop); the certified gap is no larger
     from lpm.model.logits import GroupedLogits
 
     scaled = []
@@ -209,7 +210,7 @@ def test_the_certified_point_is_inside_the_ball_as_returned(monkeypatch):
     assert nuclear == pytest.approx(model.tau, rel=1e-12)
     _, G = dense_cross_entropy(model.pi, Z)
     fw = float(np.vdot(G, Z)) + model.tau * np.linalg.norm(G, 2)
-    assert fw <= sol.gap <= 1e-6
+    assert sol.gap <= fw * (1 + 1e-6) and fw <= 1e-6
 
 
 def test_time_limit_returns_a_certified_unfinished_point():

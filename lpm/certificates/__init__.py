@@ -24,6 +24,7 @@ from .collapse import (
     report_from_result,
     undecided_reason,
 )
+from .dual_point import lower_bound, newton_dual_point
 from .fixed_classifier import FixedClassifierBall, FixedClassifierReport, row_centered
 from .kinds import (
     EPS,
@@ -72,7 +73,9 @@ __all__ = [
     "exact_test",
     "fit_budgets",
     "judge",
+    "lower_bound",
     "max_margin_bound",
+    "newton_dual_point",
     "penalized_report_from_result",
     "psd_lift",
     "register_exact_tests",

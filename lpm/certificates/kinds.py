@@ -28,6 +28,7 @@ import numpy as np
 from ..model.logits import DenseLogits, GroupedLogits, Logits
 from ..model.model import Model
 from ..model.unconstrained import unconstrained_minimizer
+from .dual_point import lower_bound
 
 EPS = np.finfo(float).eps
 
@@ -69,6 +70,12 @@ class Bound:
     residual: float
     note: str = ""
     gradient: Logits | None = None
+
+
+def rounding_size(logits: Logits) -> int:
+    """The number of terms of the sums in a bound, per entry of its result: ``K`` for
+    dense logits, ``G + 1`` for grouped ones (see :func:`lpm.certificates.rounding_allowance`)."""
+    return logits.K if isinstance(logits, DenseLogits) else logits.groups.G + 1
 
 
 def row_scaled(logits: Logits, omega: np.ndarray) -> Logits:
@@ -121,9 +128,22 @@ class NuclearBall(Certificate):
     for every feasible ``Z`` (``f`` is convex and :math:`\min_{\lVert S\rVert_*\le\tau}
     \langle G, S\rangle = -\tau\,\sigma_{\max}(G)`). A point slightly outside the ball
     (solver tolerance) is scaled into it first.
+
+    Parameters
+    ----------
+    dual_point : Logits, optional
+        Any logits :math:`Z'` (feasible or not): the gap is then the smaller of the
+        Frank--Wolfe gap and :math:`f(Z) - L(Z')`, with :math:`L(Z') = f(Z') -
+        \langle\nabla f(Z'), Z'\rangle - \tau\sigma_{\max}(\nabla f(Z')) \le f^\star`
+        (:mod:`lpm.certificates.dual_point`; the Frank--Wolfe gap is the case
+        :math:`Z' = Z`). A solver passes the point it built to make the bound tight; the
+        bound is computed here, so it holds whatever that point is.
     """
 
     kind = "nuclear_ball"
+
+    def __init__(self, dual_point: Logits | None = None):
+        self.dual_point = dual_point
 
     def bound(self, model, logits, factors):
         tau = model.tau
@@ -137,15 +157,26 @@ class NuclearBall(Certificate):
         value, grad = logits.value_and_gradient(model)
         inner = grad.inner(logits)
         sigma = grad.spectral_norm()
+        gap, magnitude = float(inner + tau * sigma), abs(inner) + tau * sigma + abs(value)
+        note = slack_note(model)
+        if self.dual_point is not None:
+            low, size = lower_bound(model, self.dual_point)
+            # the better bound once rounding is allowed for (a far dual point has large
+            # terms, whose rounding can outweigh what its bound gains)
+            ulp = 8 * rounding_size(logits) * EPS
+            if value - low + ulp * (size + abs(value)) < gap + ulp * magnitude:
+                at_dual = f"the gap is the bound at the dual point (Frank-Wolfe gap {gap:.3g})"
+                note = f"{note}; {at_dual}" if note else at_dual
+                gap, magnitude = float(value - low), size + abs(value)
         return Bound(
             logits=logits,
             factors=factors,
             value=float(value),
-            gap=float(inner + tau * sigma),
-            magnitude=abs(inner) + tau * sigma + abs(value),
+            gap=gap,
+            magnitude=magnitude,
             multiplier=float(sigma),
             residual=nuc - tau,
-            note=slack_note(model),
+            note=note,
             gradient=grad,
         )
 

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ..certificates import certified_gap
+from ..certificates import certified_gap, lower_bound, newton_dual_point
 from ..model.logits import GroupedLogits, grouped_derivatives, grouped_slots
 from ..model.model import Model
 from .reduced_program import complement_basis, null_complement
@@ -249,6 +249,25 @@ class GroupedFactors:
         inner = float(np.vdot(G_M, M) + (self.m * gamma) @ s)
         size = abs(inner) + self.tau * sigma + abs(f)
         return max(inner + self.tau * sigma, 0.0) + 8 * (self.G + 1) * EPS * size
+
+    def dual_gap(self, f: float, x) -> tuple[float, GroupedLogits | None]:
+        """``(gap, dual point)``: :math:`f(Z) - L(Z')` at the Newton-corrected dual point
+        :math:`Z'` of the current point (:func:`lpm.certificates.newton_dual_point`; its
+        support from the factors' QR decompositions and the SVD of their ``r x r`` core),
+        with the certificate's rounding allowance; ``(inf, None)`` when no point is built
+        (a restricted program, or a loss not of the softmax form)."""
+        if self.restricted or self.r == 0:
+            return math.inf, None
+        A, B, _ = self.split(x)
+        QA, RA = np.linalg.qr(A)
+        QB, RB = np.linalg.qr(B)
+        u, _, vt = np.linalg.svd(RA @ RB.T)
+        U, V = QA @ u, QB @ vt.T  # unrestricted: every group is live (nl = G)
+        dual = newton_dual_point(self.model, self.logits(x), U, V)
+        if dual is None:
+            return math.inf, None
+        low, size = lower_bound(self.model, dual)
+        return f - low + 8 * (self.G + 1) * EPS * (size + abs(f)), dual
 
     def _power_start(self, G):
         """The start of the power estimate: the previous estimate's vector when its size
