@@ -8,16 +8,15 @@ import time
 
 from ..model.logits import Logits
 from ..model.model import Model
-from .kinds import EPS, Bound, Certificate, NuclearBall, rounding_size
+from .kinds import Bound, Certificate, NuclearBall, rounding_unit
 from .solution import Residuals, Solution, SolverError
 
 
 def rounding_allowance(b: Bound, point_objective: float | None = None) -> float:
     """What rounding can hide in a bound: its terms are sums of O(K^2) products (dense
     logits) or O(G^2) (grouped), each accurate to a few ulps of its magnitude."""
-    size = rounding_size(b.logits)
     extra = 0.0 if point_objective is None else abs(point_objective)
-    return 8 * size * EPS * (b.magnitude + extra)
+    return rounding_unit(b.logits) * (b.magnitude + extra)
 
 
 def certified_gap(model: Model, logits: Logits, certificate: Certificate | None = None) -> float:

@@ -72,10 +72,12 @@ class Bound:
     gradient: Logits | None = None
 
 
-def rounding_size(logits: Logits) -> int:
-    """The number of terms of the sums in a bound, per entry of its result: ``K`` for
-    dense logits, ``G + 1`` for grouped ones (see :func:`lpm.certificates.rounding_allowance`)."""
-    return logits.K if isinstance(logits, DenseLogits) else logits.groups.G + 1
+def rounding_unit(logits: Logits) -> float:
+    """What rounding can hide in a bound on ``logits``, per unit of the size of its terms:
+    they are sums of O(K^2) products (dense logits) or O(G^2) (grouped), each accurate to
+    a few ulps of its magnitude (:func:`lpm.certificates.rounding_allowance`)."""
+    size = logits.K if isinstance(logits, DenseLogits) else logits.groups.G + 1
+    return 8 * size * EPS
 
 
 def row_scaled(logits: Logits, omega: np.ndarray) -> Logits:
@@ -163,8 +165,8 @@ class NuclearBall(Certificate):
             low, size = lower_bound(model, self.dual_point)
             # the better bound once rounding is allowed for (a far dual point has large
             # terms, whose rounding can outweigh what its bound gains)
-            ulp = 8 * rounding_size(logits) * EPS
-            if value - low + ulp * (size + abs(value)) < gap + ulp * magnitude:
+            unit = rounding_unit(logits)
+            if value - low + unit * (size + abs(value)) < gap + unit * magnitude:
                 at_dual = f"the gap is the bound at the dual point (Frank-Wolfe gap {gap:.3g})"
                 note = f"{note}; {at_dual}" if note else at_dual
                 gap, magnitude = float(value - low), size + abs(value)

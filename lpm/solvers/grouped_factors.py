@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from ..certificates import certified_gap, lower_bound, newton_dual_point
+from ..certificates.kinds import rounding_unit
 from ..model.logits import GroupedLogits, grouped_derivatives, grouped_slots
 from ..model.model import Model
 from .reduced_program import complement_basis, null_complement
@@ -266,8 +267,8 @@ class GroupedFactors:
         dual = newton_dual_point(self.model, self.logits(x), U, V)
         if dual is None:
             return math.inf, None
-        low, size = lower_bound(self.model, dual)
-        return f - low + 8 * (self.G + 1) * EPS * (size + abs(f)), dual
+        low, size = lower_bound(self.model, dual)  # cached on dual for the certificate
+        return f - low + rounding_unit(dual) * (size + abs(f)), dual
 
     def _power_start(self, G):
         """The start of the power estimate: the previous estimate's vector when its size
