@@ -6,9 +6,12 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lpm
 from lpm.studies.sweep import FIGURE3, PARAMETERS, RESULT_COLUMNS, figure3_table
@@ -242,3 +245,63 @@ def test_sweep_models_for_any_class_sizes():
         lpm.sweep_models(models, [{"a": 1}])
     with pytest.raises(ValueError, match="models must hold"):
         lpm.sweep_models([])
+
+
+def _model_state(model) -> dict:
+    """A model's attributes, arrays as (dtype, shape, values) and groups by their arrays,
+    for an exact comparison of two models."""
+    state = {}
+    for key, value in vars(model).items():
+        if key == "groups":
+            value = tuple(_model_state_value(getattr(value, a)) for a in ("sizes", "weights"))
+            value += (tuple(sorted(vars(model.groups))),)
+        state[key] = _model_state_value(value)
+    return state
+
+
+def _model_state_value(value):
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.view(np.uint8).tobytes())
+    return value
+
+
+@settings(max_examples=150)
+@given(
+    K_A=st.integers(1, 40),
+    K_B=st.integers(1, 40),
+    R0=st.floats(1e-3, 1e6),
+    R=st.one_of(st.floats(1e-300, 1e300), st.just(math.inf), st.just(2.0)),
+    E_W=st.floats(0.1, 10.0),
+    E_H=st.floats(0.1, 10.0),
+    w=st.one_of(st.just(1.0), st.just(2.0), st.floats(0.01, 100.0)),
+    fixed=st.booleans(),
+)
+def test_a_curve_model_at_another_ratio_is_the_model_built_in_full(
+    K_A, K_B, R0, R, E_W, E_H, w, fixed
+):
+    # the sweep builds a curve's first model in full and the others by _at_ratio: they
+    # must be the very models Model.two_group builds (every attribute, bit for bit), and
+    # refuse what it refuses
+    options = dict(oversample=w, fixed_classifier="etf" if fixed else None)
+    first = lpm.Model.two_group(K_A, K_B, R0, E_W, E_H, **options)
+    try:
+        full = lpm.Model.two_group(K_A, K_B, R, E_W, E_H, **options)
+    except ValueError as err:
+        with pytest.raises(ValueError, match=re.escape(str(err))):
+            first._at_ratio(R)
+        return
+    fast = first._at_ratio(R)
+    assert type(fast) is type(full)
+    assert _model_state(fast) == _model_state(full)
+    assert fast.label == full.label and fast.tau == full.tau
+    np.testing.assert_array_equal(fast.pi, full.pi)
+
+
+def test_a_class_dependent_curve_model_is_built_in_full():
+    first = lpm.Model.two_group(3, 4, 5.0, loss="ldam")
+    fast, full = first._at_ratio(50.0), lpm.Model.two_group(3, 4, 50.0, loss="ldam")
+    assert fast.label == full.label
+    np.testing.assert_array_equal(fast.pi, full.pi)
+    assert fast.loss == full.loss
+    with pytest.raises(ValueError, match="R must be"):
+        first._at_ratio(-1.0)

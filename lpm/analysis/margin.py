@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import _validation as check
 from ..certificates import SolverError
+from ..model.imbalance import two_group_weights
 from ..model.losses import get_loss
-from ..model.model import Model, bind_loss, two_group_weights
+from ..model.model import Model, bind_loss
 from ..solvers import two_groups
 from ..solvers.reduced import solve_constrained
 

@@ -21,9 +21,10 @@ from .adjusted import (
     VectorScaling,
 )
 from .groups import Groups, group_by_weight
+from .imbalance import two_group_weights
 from .logits import DenseLogits, GroupedLogits, Logits, evaluate_grouped, helmert_basis
 from .losses import CrossEntropy, LabelSmoothing, Loss, SquaredLoss, get_loss
-from .model import Model, two_group_weights
+from .model import Model
 from .penalized import PenalizedModel
 from .unconstrained import unconstrained_minimizer
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _validation as check
 from .groups import Groups, group_by_weight, span_counts
+from .imbalance import RATIO_FREE, two_group_label, two_group_layout, two_group_pair
 from .losses import Loss, get_loss
 from .precision import (
     LOSS_FLOOR,
@@ -242,34 +243,22 @@ class Model:
         R = check.positive_real("R", R, allow_inf=True)
         w = check.positive_real("oversample", oversample)
         K = K_A + K_B
-        if math.isinf(R):
-            pi_A, pi_B = 1.0 / K_A, 0.0
-        else:
-            pi_A, pi_B = _weight_pair(K_A, K_B, R, w)
-            if pi_B == 0 or pi_A == 0:
-                raise ValueError(
-                    f"R / oversample = {R:g} / {w:g} is out of the double range (a group's "
-                    f"weight underflows to 0); use R=inf for the limit problem"
-                )
+        pi_A, pi_B = two_group_pair(K_A, K_B, R, w)
         loss = get_loss(loss, **check.mapping("loss_params", loss_params))
-        pi = counts = None
+        pi = counts = groups = None
+        model = cls.__new__(cls)
         if loss.class_dependent:
             # the loss reads its coefficients off the per-class counts, so these are built
             # (and the classes grouped by weight and coefficients: see groups); R = inf
             # has no counts, which bind_loss refuses
             check.memory((2, K), "the per-class weights and counts", None, _PER_CLASS_HINT)
-            groups = None
             pi = np.concatenate([np.full(K_A, pi_A), np.full(K_B, pi_B)])
             if not math.isinf(R):
                 counts = np.concatenate([np.full(K_A, R), np.ones(K_B)])
-        # groups of consecutive classes: no per-class array (labels, weights, counts) is
-        # made until one is asked for, so that two groups work at any K
         else:
-            layout = ((K,), (0,)) if pi_A == pi_B else ((K_A, K_B), (0, K_A))
-            groups = Groups.consecutive(layout[0], [pi_A] if pi_A == pi_B else [pi_A, pi_B])
-        model = cls.__new__(cls)
-        if groups is not None:  # the minority per group, shared by the models of a layout
-            model.__dict__["_minority_counts"] = span_counts(layout[1], layout[0], K_A, K)
+            # groups of consecutive classes: no per-class array (labels, weights, counts)
+            # is made until one is asked for, so that two groups work at any K
+            groups, model.__dict__["_minority_counts"] = two_group_layout(K_A, K_B, pi_A, pi_B)
         model._init(
             pi=pi,
             counts=counts,
@@ -280,11 +269,42 @@ class Model:
             minority=None,
             constraint=constraint,
             groups=groups,
-            label=f"K_A={K_A}, K_B={K_B}, R={R:g}" + (f", w_r={w:g}" if w != 1 else ""),
+            label=two_group_label(K_A, K_B, R, w),
             fixed_classifier=fixed_classifier,
         )
         model.minority_range = (K_A, K)
         model.two_group_params = (K_A, K_B, R, w)
+        return model
+
+    def _at_ratio(self, R) -> Model:
+        """This two-group model at the imbalance ``R``: the model
+        ``Model.two_group(K_A, K_B, R, ...)`` with this one's other arguments, built
+        without repeating the checks that do not depend on ``R`` (a sweep over ``R``
+        builds one model per point). Only for a model fresh from :meth:`two_group` with a
+        loss that is not class-dependent (else :meth:`two_group` is called)."""
+        K_A, K_B, _, w = self.two_group_params
+        if self.loss.class_dependent:
+            return Model.two_group(
+                K_A,
+                K_B,
+                R,
+                self.E_W,
+                self.E_H,
+                loss=self.loss,
+                oversample=w,
+                constraint=self.constraint,
+                fixed_classifier=self.fixed_classifier,
+            )
+        R = check.positive_real("R", R, allow_inf=True)
+        pi_A, pi_B = two_group_pair(K_A, K_B, R, w)
+        model = type(self).__new__(type(self))
+        state = model.__dict__
+        for key in RATIO_FREE:  # what _init and two_group set that R does not change
+            state[key] = self.__dict__[key]
+        state["groups"], state["_minority_counts"] = two_group_layout(K_A, K_B, pi_A, pi_B)
+        label = two_group_label(K_A, K_B, R, w)
+        state["label"] = label + ", fixed ETF classifier" if self.fixed_classifier else label
+        state["two_group_params"] = (K_A, K_B, R, w)
         return model
 
     # -- derived quantities -------------------------------------------------------------
@@ -455,25 +475,3 @@ def bind_loss(loss: Loss, counts) -> Loss:
             "problem R = inf has none (its minority count is 0): use a finite R"
         )
     return loss.bind(counts)
-
-
-def two_group_weights(K_A: int, K_B: int, R, oversample: float = 1.0):
-    """Per-class loss weights ``(pi_A, pi_B)`` of the two-group model, arrays over ``R``
-    (``R = inf``: ``pi_B = 0``). Written with the ratio ``oversample / R`` so that no
-    ``K_A * R`` overflows for ``R`` near the top of the double range."""
-    R = np.atleast_1d(np.asarray(R, float))
-    pairs = np.array([_weight_pair(K_A, K_B, r, oversample) for r in R.ravel().tolist()])
-    return pairs[:, 0].reshape(R.shape), pairs[:, 1].reshape(R.shape)
-
-
-def _weight_pair(K_A: int, K_B: int, R: float, oversample: float) -> tuple[float, float]:
-    """:func:`two_group_weights` at one ``R``, in floats (a model is built in
-    microseconds)."""
-    # normalized by the larger weight: no overflow for R near either end of the range
-    if R >= oversample:
-        ratio = oversample / R  # minority over majority weight (0 at R = inf)
-        pi_A = 1.0 / (K_A + K_B * ratio)
-        return pi_A, ratio * pi_A
-    inverse = R / oversample
-    pi_B = 1.0 / (K_B + K_A * inverse)
-    return inverse * pi_B, pi_B

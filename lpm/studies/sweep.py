@@ -311,12 +311,18 @@ def sweep(
         grids["EWEH"] = [None]
     loss_obj = get_loss(loss, **check.mapping("loss_params", loss_params))  # once, not per point
     models, params = [], []
+    curve, first = None, None
     for K_A, K_B, E_W, E_H, EWEH, w, R in itertools.product(*(grids[n] for n in PARAMETERS)):
         if EWEH is None:  # (unpacked in the order of PARAMETERS)
             EWEH = E_W * E_H
         else:
             E_H = EWEH / E_W
-        models.append(Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss_obj, oversample=w))
+        if (K_A, K_B, E_W, E_H, w) == curve:  # R runs fastest: the rest of a curve
+            models.append(first._at_ratio(R))
+        else:  # a curve's first model, built and checked in full
+            curve = (K_A, K_B, E_W, E_H, w)
+            first = Model.two_group(K_A, K_B, R, E_W, E_H, loss=loss_obj, oversample=w)
+            models.append(first)
         params.append(
             {
                 "K_A": K_A,
