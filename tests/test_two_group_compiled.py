@@ -326,3 +326,61 @@ def test_derivatives(K1, K2, logR, logE, x):
         assert ext.derivatives(K1, K2, K1 * w1, K2 * w2, problem.tau, x) is None
         return
     assert _bits(ext.derivatives(K1, K2, K1 * w1, K2 * w2, problem.tau, x)) == _bits(slow)
+
+
+# problems on which the Python route runs a given line (found by a search over random
+# problems): (text, function, K1, K2, weights, tau, force_zero, warm start, decrement_tol)
+_PATHS = {
+    "the 2 x 2 saddle-free step": (
+        "mid, dev = 0.5 * (a + d), math.hypot",
+        small_systems.newton_direction,
+        (14, 27, [1.0972039831568007e-05, 0.03703134783119845], 727.4781808918274, (1,)),
+        [1.7828819485872271, 0.13876741839890316, 0.1266992325502697, 0.0017748622025346439],
+        1e-24,
+    ),
+    "the 3 x 3 saddle-free step in closed form": (
+        "ev, vectors = eig",
+        small_systems.newton_direction,
+        (19, 21, [0.0526315765426499, 2.175697716880288e-09], 52.448177049266846, ()),
+        [2.8113406460274133, 0.19687904392603262, 0.29878889785386775, 0.36118993472238414],
+        1e-24,
+    ),
+    "the guessed collapse dropped": (
+        "held[light] = False",
+        two_groups.solve_one,
+        (4, 59, [0.22929843635801667, 0.0014034958401344636], 506.213637839272, (0,)),
+        None,
+        1e-24,
+    ),
+    "a collapse reached by a step, dropped": (
+        "dropped[i] = True",
+        two_groups.solve_one,
+        (30, 44, [0.033333322764221025, 7.206212932828798e-09], 1079.0795129215671, ()),
+        [1.6702959898500618, 0.4277315333105033, 0.8586928837874181, 0.8412003992905702],
+        1e-24,
+    ),
+    "the release from M = 0": (
+        "x[0] = math.atan2(-ev[5][1], -ev[5][0])",
+        two_groups.solve_one,
+        (50, 16, [0.019973575125369646, 8.257773321986287e-05], 1052.5564836194696, ()),
+        [2.2106727471905714, 0.0, 0.5739411879281008, 0.013114189588902203],
+        1e-24,
+    ),
+    "the line search failing": (
+        "new = None",
+        two_groups.solve_one,
+        (5, 18, [3.296008698518028e-08, 0.05555554639997584], 314.29530812088115, ()),
+        [0.3949470102215846, 0.8654363286206829, 0.14748764458157315, 0.012963315828707911],
+        1e-30,
+    ),
+}
+
+
+@needs_ext
+@pytest.mark.parametrize("path", sorted(_PATHS))
+def test_each_path(path):
+    text, function, (K1, K2, weights, tau, force_zero), start, tol = _PATHS[path]
+    starts = None if start is None else [np.array(start)]
+    call = lambda: _python(K1, K2, [weights], [tau], force_zero, starts, 200, tol)  # noqa: E731
+    assert _line(function, text) in _lines(function, call)
+    assert None not in _compare(K1, K2, [weights], [tau], force_zero, starts, 200, tol)
