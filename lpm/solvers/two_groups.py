@@ -454,7 +454,7 @@ def solve_two_group_batch(
     tau = np.asarray(tau, float).tolist()
     tau = [tau] * len(weights) if isinstance(tau, float) else tau
     solved = [None] * len(weights)
-    if COMPILED and type(max_iter) is int and isinstance(decrement_tol, (int, float)):
+    if COMPILED and type(max_iter) is int and isinstance(decrement_tol, float):
         args = (weights, tau, structural, starts, max_iter, decrement_tol)
         solved = _compiled.solve_batch(K1, K2, *args)
     points, states = [], []
