@@ -58,6 +58,7 @@ from ..certificates.collapse import DECISION_FACTOR
 from ..model.few_groups import ce_row
 from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
+from .compiled import load
 from .reduced_program import ReducedResult
 from .small_systems import newton_direction
 from .two_group_batch import TwoGroupBatch
@@ -73,6 +74,10 @@ _THETA_STEP = 0.25
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
 _COORDINATE = {1: "the cross-group block (M = 0)", 2: "group 0", 3: "group 1"}
+
+#: whether :func:`solve_two_group_batch` runs in C (``_two_group_newton.c``, the same bits)
+_compiled = load("_two_group_newton")
+COMPILED = _compiled is not None
 
 
 def handles(loss: Loss) -> bool:
@@ -448,13 +453,19 @@ def solve_two_group_batch(
     weights = np.asarray(weights, float).tolist()
     tau = np.asarray(tau, float).tolist()
     tau = [tau] * len(weights) if isinstance(tau, float) else tau
+    solved = [None] * len(weights)
+    if COMPILED and type(max_iter) is int and isinstance(decrement_tol, float):
+        args = (weights, tau, structural, starts, max_iter, decrement_tol)
+        solved = _compiled.solve_batch(K1, K2, *args)
     points, states = [], []
     for i, (pi1, pi2) in enumerate(weights):
-        problem = TwoGroupObjective(K1, K2, K1 * pi1, K2 * pi2, tau[i])
-        start = None if starts is None else starts[i]
-        state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
-        points.append(_point(problem, q, state))
-        states.append(state)
+        if solved[i] is None:  # in Python (also where the C route raises or calls LAPACK)
+            problem = TwoGroupObjective(K1, K2, K1 * pi1, K2 * pi2, tau[i])
+            start = None if starts is None else starts[i]
+            state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
+            solved[i] = _point(problem, q, state), state
+        points.append(solved[i][0])
+        states.append(solved[i][1])
     return TwoGroupBatch.stack(points, states)
 
 
