@@ -168,7 +168,9 @@ class Loss(ABC):
         # hashed a few times per solve (caches keyed by the loss); most losses have no
         # parameters, and equal losses are of one type with equal parameters
         items = self.__dict__
-        return hash((type(self).__name__, tuple(sorted(items.items())) if items else ()))
+        if not items:  # a class name's hash is computed once, kept by the string
+            return hash(type(self).__name__)
+        return hash((type(self).__name__, tuple(sorted(items.items()))))
 
 
 class _SoftmaxLoss(Loss):

@@ -41,6 +41,10 @@ class TwoGroupBatch:
     y : ndarray, shape (n, 4)
         The solver's final coordinates :math:`(\theta, r, \sigma_1, \sigma_2)` (a warm
         start for a nearby problem).
+    weights : ndarray, shape (n, 2)
+        The problems' loss weight of one class of each group.
+    tau : ndarray, shape (n,)
+        The problems' nuclear-norm budgets.
     iterations, converged, messages, histories : lists of length n
         Each solve's Newton iterations, convergence flag, message and
         ``(log f, decrement)`` history.
@@ -52,15 +56,18 @@ class TwoGroupBatch:
     fixed: np.ndarray
     kkt_slack: np.ndarray
     y: np.ndarray
+    weights: np.ndarray
+    tau: np.ndarray
     iterations: list
     converged: list
     messages: list
     histories: list
 
     @classmethod
-    def stack(cls, points: list, states: list) -> TwoGroupBatch:
-        """From each problem's ``(M, s, multiplier, fixed, kkt_slack)`` in floats and its
-        solver state ``(x, held, converged, message, iterations, history, evaluation)``."""
+    def stack(cls, points: list, states: list, weights: list, tau: list) -> TwoGroupBatch:
+        """From each problem's ``(M, s, multiplier, fixed, kkt_slack)`` in floats, its
+        solver state ``(x, held, converged, message, iterations, history, evaluation)``
+        and its data: the weights ``(pi_1, pi_2)`` and the budget ``tau``, in floats."""
         n = len(points)
         M, s, multiplier, fixed, slack = zip(*points) if n else ((),) * 5
         arrays = [
@@ -70,6 +77,8 @@ class TwoGroupBatch:
             np.array(fixed, bool).reshape(n, 2),
             np.array(slack, float).reshape(n, 2),
             np.array([state[0] for state in states], float).reshape(n, 4),
+            np.array(weights, float).reshape(n, 2),
+            np.array(tau, float).reshape(n),
         ]
         for a in arrays:  # shared by the results made from them: read-only
             a.setflags(write=False)

@@ -466,7 +466,7 @@ def solve_two_group_batch(
             solved[i] = _point(problem, q, state), state
         points.append(solved[i][0])
         states.append(solved[i][1])
-    return TwoGroupBatch.stack(points, states)
+    return TwoGroupBatch.stack(points, states, weights, tau)
 
 
 def solve_two_groups(sizes, weights, loss: Loss, tau, layouts, **options) -> list[ReducedResult]:

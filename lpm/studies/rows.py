@@ -256,8 +256,7 @@ def _pair_rows(models, batch, tols, minority=None):
     sizes = models[0].groups.sizes.tolist()
     mult = [k - 1.0 for k in sizes]
     M, s = batch.M, batch.s
-    W = np.array([m.groups.weights for m in models])
-    tau = np.array([m.tau for m in models])
+    W, tau = batch.weights, batch.tau  # the models' groups.weights and tau, stacked
     sv = singular_values_pairs(M)
     # GroupedLogits.nuclear_norm: the block's singular values, then the within parts
     within = 0.0 + mult[0] * np.abs(s[:, 0]) + mult[1] * np.abs(s[:, 1])
