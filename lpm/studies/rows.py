@@ -103,7 +103,9 @@ def solution_row(sol) -> dict:
 def _batched(model, method: str, solver) -> bool:
     """Whether :func:`solve_rows` solves ``model`` in a batch: the reduced route (chosen
     or asked for) of a budgeted model of one or two groups whose classifiers are learned
-    (a fixed classifier has a program of its own: :func:`lpm.solve_models` solves it)."""
+    (a fixed classifier has a program of its own: :func:`lpm.solve_models` solves it).
+    A function of the model's type, group sizes, constraint and fixed classifier only
+    (:func:`solve_rows` decides once per combination)."""
     if type(model) is not Model or model.constraint != "average" or model.groups.G > 2:
         return False
     if model.fixed_classifier:
@@ -134,9 +136,17 @@ def solve_rows(
     rows: list[dict | None] = [None] * len(models)
     batches: dict[tuple, list[int]] = {}
     rest = []
+    decided: dict[tuple, bool] = {}  # _batched depends on the model through this key only
     for i, model in enumerate(models):
-        if _batched(model, method, solver):
-            batches.setdefault((tuple(model.groups.sizes.tolist()), model.loss), []).append(i)
+        batched = False
+        if type(model) is Model:
+            key = (tuple(model.groups.sizes.tolist()), model.loss)
+            settings = (*key, model.constraint, model.fixed_classifier)
+            batched = decided.get(settings)
+            if batched is None:
+                batched = decided[settings] = _batched(model, method, solver)
+        if batched:
+            batches.setdefault(key, []).append(i)
         else:
             rest.append(i)
     options = dict(method=method, solver=solver, p=p, gap_tol=gap_tol)

@@ -167,10 +167,19 @@ def sweep_models(
         "gap_tol": gap_tol,
         "solver_options": solver_options,
     }
+    return _tabulate(models, parameters, options, executor, chunksize, progress, settings)
+
+
+def _tabulate(models, parameters, options, executor, chunksize, progress, settings):
+    """:func:`sweep_models` on checked arguments: ``models`` a non-empty list of models,
+    ``parameters`` one dict per model (the table keeps them: not the caller's), all with
+    the keys of the first in its order, ``options`` those of :func:`solve_rows`."""
+    method, gap_tol = options["method"], options["gap_tol"]
     # validate the options once, here, rather than in every worker
     check.choice("method", method, METHODS)
     if gap_tol is not None:
         check.positive_real("gap_tol", gap_tol)
+    keys = tuple(parameters[0])
     results = run_chunked(
         _solve_chunk,
         models,
@@ -335,19 +344,11 @@ def sweep(
                 "oversample": w,
             }
         )
-    table = sweep_models(
-        models,
-        params,
-        method=method,
-        solver=solver,
-        gap_tol=gap_tol,
-        solver_options=solver_options,
-        executor=executor,
-        chunksize=chunksize,
-        progress=progress,
-        settings={"loss": repr(models[0].loss), "model": "two_group"},
-    )
-    return table
+    # the models and the parameter dicts are built here: checked as they were made
+    options = {"method": method, "solver": solver, "p": None, "gap_tol": gap_tol}
+    options["solver_options"] = solver_options
+    settings = {"loss": repr(models[0].loss), "model": "two_group"}
+    return _tabulate(models, params, options, executor, chunksize, progress, settings)
 
 
 def decades(count: int, step: float = 0.1) -> np.ndarray:
