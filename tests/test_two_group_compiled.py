@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import lpm
 from lpm.certificates import SolverError
 from lpm.solvers import compiled, small_systems, two_groups
+from lpm.solvers.two_group_batch import TwoGroupBatch
 from lpm.solvers.two_group_objective import TwoGroupObjective
 from lpm.studies.sweep import decades
 
@@ -80,15 +81,22 @@ def _python(K1, K2, weights, tau, force_zero=(), starts=None, max_iter=200, tol=
 
 
 def _compare(K1, K2, weights, tau, force_zero=(), starts=None, max_iter=200, tol=1e-24):
-    """The C route's problems the same bits as Python's; returns the C results (None:
-    solved again in Python)."""
+    """The C route's problems the same bits as Python's, and its columns (solve_columns,
+    the deferred problems put in from Python) the same batch as Python's stacked; returns
+    the C results (None: solved again in Python)."""
     structural = _structural(K1, K2, force_zero)
-    fast = ext.solve_batch(K1, K2, weights, tau, structural, starts, max_iter, tol)
+    args = (K1, K2, weights, tau, structural, starts, max_iter, tol)
+    fast = ext.solve_batch(*args)
     slow = _python(K1, K2, weights, tau, force_zero, starts, max_iter, tol)
     assert len(fast) == len(slow)
     for c, p in zip(fast, slow):
         if c is not None:
             assert _bits(c) == _bits(p)
+    columns = ext.solve_columns(*args)
+    assert columns[0] == [i for i, c in enumerate(fast) if c is None]
+    deferred = {i: slow[i] for i in columns[0]}
+    batch = TwoGroupBatch.from_columns(columns, deferred, weights, tau)
+    assert _batch_bits(batch) == _batch_bits(TwoGroupBatch.stack(slow, weights, tau))
     return fast
 
 
@@ -170,9 +178,12 @@ def test_random_problems_get_the_same_bits(problem, max_iter, tol):
 
 
 def _batch_bits(batch):
-    arrays = (batch.M, batch.s, batch.multiplier, batch.kkt_slack, batch.y)
+    """The batch's arrays (bits, dtypes, shapes, read-only) and lists (types and bits)."""
+    arrays = (batch.M, batch.s, batch.multiplier, batch.kkt_slack, batch.y, batch.weights)
+    arrays += (batch.tau,)
     lists = (batch.iterations, batch.converged, batch.messages, batch.histories)
-    return [float_bits(a) for a in arrays], batch.fixed.tolist(), _bits(lists)
+    form = [(a.dtype, a.shape, a.flags.writeable) for a in (*arrays, batch.fixed)]
+    return [float_bits(a) for a in arrays], batch.fixed.tolist(), form, _bits(lists)
 
 
 def _both_routes(monkeypatch, *args, **options):
@@ -248,14 +259,31 @@ def test_the_lapack_fallback_is_solved_in_python(monkeypatch):
     assert _runs("ev, U = np.linalg.eigh(full)", 9, 55, [weights], [tau], (), start, fn)
     assert _compare(9, 55, [weights], [tau], starts=start) == [None]
     _both_routes(monkeypatch, (9, 55), [weights] * 3, [tau] * 3, starts=start * 3)
+    # mixed with problems the C route solves, in one batch
+    starts = [None, start[0], None]
+    assert [c is None for c in _compare(9, 55, [weights] * 3, [tau] * 3, starts=starts)] == [
+        False,
+        True,
+        False,
+    ]
+    _both_routes(monkeypatch, (9, 55), [weights] * 3, [tau] * 3, starts=starts)
 
 
 @needs_ext
 def test_any_problem_the_c_route_defers_is_solved_in_python(monkeypatch):
-    class Deferring:  # the C route, deferring every other problem
+    class Deferring:  # the C route, deferring every other problem (its rows spoilt)
         @staticmethod
-        def solve_batch(*args):
-            return [None if i % 2 else v for i, v in enumerate(ext.solve_batch(*args))]
+        def solve_columns(*args):
+            _, *buffers, iterations, converged, messages, histories = ext.solve_columns(*args)
+            n = len(iterations)
+            spoilt = []
+            for b in buffers:
+                a = np.frombuffer(b, np.uint8).reshape(n, -1).copy()
+                a[1::2] = 0xFF  # NaN, and a bool neither 0 nor 1
+                spoilt.append(a.tobytes())
+            lists = (iterations, converged, messages, histories)
+            lists = [[None if i % 2 else v for i, v in enumerate(c)] for c in lists]
+            return (list(range(1, n, 2)), *spoilt, *lists)
 
     weights, tau = _figure3()
     monkeypatch.setattr(two_groups, "_compiled", Deferring)

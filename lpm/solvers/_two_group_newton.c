@@ -569,11 +569,31 @@ typedef struct {
     double x[4];
     int held[4], converged, message;
     long iterations;
-    PyObject *history; /* list of (log f, decrement) */
+    double *history; /* (log f, decrement) of each iteration, 2 * n_history doubles */
+    long n_history, capacity;
     Eval ev;
 } State;
 
-/* 0: solved; 1: solve it in Python (cx->fail); -1: a Python error (raised) */
+/* append (log f, decrement) to the history: 0 on a MemoryError (raised) */
+static int record_history(State *st, double value, double decrement)
+{
+    if (st->n_history == st->capacity) {
+        long capacity = st->capacity ? 2 * st->capacity : 32;
+        double *grown = PyMem_Realloc(st->history, 2 * (size_t)capacity * sizeof(double));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        st->history = grown, st->capacity = capacity;
+    }
+    st->history[2 * st->n_history] = value;
+    st->history[2 * st->n_history + 1] = decrement;
+    st->n_history++;
+    return 1;
+}
+
+/* 0: solved; 1: solve it in Python (cx->fail); -1: a Python error (raised); the caller
+ * frees st->history (PyMem_Free) in every case */
 static int solve_one(Ctx *cx, const Problem *pr, const int structural[4], const double *x0,
                      long max_iter, double decrement_tol, State *st)
 {
@@ -581,6 +601,7 @@ static int solve_one(Ctx *cx, const Problem *pr, const int structural[4], const 
     int *held = st->held, free[3], nfree, releases[4] = {0, 0, 0, 0};
     int dropped[4] = {0, 0, 0, 0}, flat = 0, stall = 0, guess = 0, i, t;
     Eval *ev = &st->ev, new_ev;
+    st->history = NULL, st->n_history = st->capacity = 0;
     for (i = 0; i < 4; i++)
         held[i] = structural[i];
     if (x0 == NULL) {
@@ -606,9 +627,6 @@ static int solve_one(Ctx *cx, const Problem *pr, const int structural[4], const 
             held[i] = 1;
     derivatives(cx, pr, x, ev);
     st->converged = 0, st->message = MSG_MAX_ITER, st->iterations = 0;
-    st->history = PyList_New(0);
-    if (st->history == NULL)
-        return -1;
     nfree = free_of(held, free);
     if (guess && !cx->fail && plainly_fails(cx, ev, free, nfree, guess)) {
         held[guess] = 0;
@@ -620,18 +638,13 @@ static int solve_one(Ctx *cx, const Problem *pr, const int structural[4], const 
         double value = ev->log_f, gl[4], d0, d1, d2, d3, longest, alpha_max, alpha, slope;
         double xs0, xs1, xs2, xs3, total;
         int low, record, hits[3], nhits = 0, found;
-        PyObject *item;
         memcpy(gl, ev->a, sizeof gl);
         st->iterations++;
         decrement = tangent_step(cx, x, gl, ev->H, free, nfree, d);
         if (cx->fail)
             break;
-        item = Py_BuildValue("(dd)", value, decrement);
-        if (item == NULL || PyList_Append(st->history, item) < 0) {
-            Py_XDECREF(item);
+        if (!record_history(st, value, decrement))
             return -1;
-        }
-        Py_DECREF(item);
         low = decrement < 1e-12;
         record = decrement < 0.5 * best;
         stall = (low && !record) ? stall + 1 : 0;
@@ -767,6 +780,8 @@ static int solve_one(Ctx *cx, const Problem *pr, const int structural[4], const 
 
 /* ---- Python objects of a state and of _point ----------------------------------------- */
 
+/* `container`, a new tuple or list of n slots, holding the n floats v; NULL on an error
+ * (raised). Built item by item, not by Py_BuildValue's format parsing. */
 static PyObject *floats(PyObject *container, const double *v, int n)
 {
     int j;
@@ -788,32 +803,85 @@ static PyObject *floats(PyObject *container, const double *v, int n)
 #define TUPLE(v, n) floats(PyTuple_New(n), (v), (n))
 #define LIST(v, n) floats(PyList_New(n), (v), (n))
 
+/* a new tuple of the n new references `items` (stolen); NULL, all of them released,
+ * where one is NULL (an error raised) */
+static PyObject *tuple_of(int n, PyObject **items)
+{
+    PyObject *t = PyTuple_New(n);
+    int j, ok = t != NULL;
+    for (j = 0; j < n; j++)
+        ok = ok && items[j] != NULL;
+    if (!ok) {
+        Py_XDECREF(t);
+        for (j = 0; j < n; j++)
+            Py_XDECREF(items[j]);
+        return NULL;
+    }
+    for (j = 0; j < n; j++)
+        PyTuple_SET_ITEM(t, j, items[j]);
+    return t;
+}
+
 static PyObject *eval_object(const Eval *ev)
 {
-    return Py_BuildValue("(dNNdNN)", ev->log_f, TUPLE(ev->a, 4), TUPLE(ev->H, 16), ev->f,
-                         TUPLE(ev->g, 4), TUPLE(ev->dmu, 2));
+    PyObject *items[6];
+    items[0] = PyFloat_FromDouble(ev->log_f);
+    items[1] = TUPLE(ev->a, 4);
+    items[2] = TUPLE(ev->H, 16);
+    items[3] = PyFloat_FromDouble(ev->f);
+    items[4] = TUPLE(ev->g, 4);
+    items[5] = TUPLE(ev->dmu, 2);
+    return tuple_of(6, items);
 }
 
-static PyObject *state_object(State *st)
+/* the history: a list of (log f, decrement) tuples */
+static PyObject *history_object(const State *st)
 {
-    PyObject *held = PyList_New(4);
-    int j;
-    if (held == NULL)
+    PyObject *list = PyList_New(st->n_history);
+    long j;
+    if (list == NULL)
         return NULL;
-    for (j = 0; j < 4; j++)
-        PyList_SET_ITEM(held, j, PyBool_FromLong(st->held[j]));
-    Py_INCREF(messages[st->message]);
-    Py_INCREF(st->history);
-    return Py_BuildValue("(NNNNlNN)", LIST(st->x, 4), held, PyBool_FromLong(st->converged),
-                         messages[st->message], st->iterations, st->history,
-                         eval_object(&st->ev));
+    for (j = 0; j < st->n_history; j++) {
+        PyObject *pair = TUPLE(st->history + 2 * j, 2);
+        if (pair == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, j, pair);
+    }
+    return list;
 }
 
-/* two_groups._point: 1 for fall back (a Python error in _point) */
-static PyObject *point_object(Ctx *cx, const Problem *pr, const double q[2], const State *st)
+/* solve_one's state: (x, held, converged, message, iterations, history, ev) */
+static PyObject *state_object(const State *st)
+{
+    PyObject *items[7], *held = PyList_New(4);
+    int j;
+    if (held != NULL)
+        for (j = 0; j < 4; j++)
+            PyList_SET_ITEM(held, j, PyBool_FromLong(st->held[j]));
+    items[0] = LIST(st->x, 4);
+    items[1] = held;
+    items[2] = PyBool_FromLong(st->converged);
+    Py_INCREF(messages[st->message]);
+    items[3] = messages[st->message];
+    items[4] = PyLong_FromLong(st->iterations);
+    items[5] = history_object(st);
+    items[6] = eval_object(&st->ev);
+    return tuple_of(7, items);
+}
+
+/* two_groups._point in doubles */
+typedef struct {
+    double M[4], s[2], multiplier, slack[2];
+    int fixed[2];
+} Point;
+
+/* two_groups._point: 0 for fall back (a Python error in _point) */
+static int point_of(Ctx *cx, const Problem *pr, const double q[2], const State *st, Point *pt)
 {
     const double *x = st->x, *g = st->ev.g;
-    double tau = pr->tau, nu, inside, rho, mu0, mu1, M[4], s[2], slack[2];
+    double tau = pr->tau, nu, inside, rho, mu0, mu1;
     int free[3], nfree = free_of(st->held, free);
     nu = multiplier(cx, g, free, nfree);
     inside = tau * (1.0 - 4 * EPS);
@@ -824,18 +892,37 @@ static PyObject *point_object(Ctx *cx, const Problem *pr, const double q[2], con
     } else {
         mu0 = mu1 = 0.0;
     }
-    M[0] = mu0 * q[0], M[1] = mu0 * q[1], M[2] = mu1 * q[0], M[3] = mu1 * q[1];
-    s[0] = pr->m1 ? py_div(cx, inside * x[2], (double)pr->m1) : 0.0;
-    s[1] = pr->m2 ? py_div(cx, inside * x[3], (double)pr->m2) : 0.0;
-    slack[0] = pr->m1 ? py_div(cx, (double)pr->m1, tau) * (g[2] + nu) : 0.0;
-    slack[1] = pr->m2 ? py_div(cx, (double)pr->m2, tau) * (g[3] + nu) : 0.0;
-    nu = py_div(cx, nu, tau);
-    if (cx->fail)
-        return NULL;
-    return Py_BuildValue("([NN]NdNN)", LIST(M, 2), LIST(M + 2, 2), LIST(s, 2), nu,
-                         Py_BuildValue("(NN)", PyBool_FromLong(st->held[2] && pr->m1 > 0),
-                                       PyBool_FromLong(st->held[3] && pr->m2 > 0)),
-                         LIST(slack, 2));
+    pt->M[0] = mu0 * q[0], pt->M[1] = mu0 * q[1], pt->M[2] = mu1 * q[0], pt->M[3] = mu1 * q[1];
+    pt->s[0] = pr->m1 ? py_div(cx, inside * x[2], (double)pr->m1) : 0.0;
+    pt->s[1] = pr->m2 ? py_div(cx, inside * x[3], (double)pr->m2) : 0.0;
+    pt->slack[0] = pr->m1 ? py_div(cx, (double)pr->m1, tau) * (g[2] + nu) : 0.0;
+    pt->slack[1] = pr->m2 ? py_div(cx, (double)pr->m2, tau) * (g[3] + nu) : 0.0;
+    pt->multiplier = py_div(cx, nu, tau);
+    pt->fixed[0] = st->held[2] && pr->m1 > 0;
+    pt->fixed[1] = st->held[3] && pr->m2 > 0;
+    return !cx->fail;
+}
+
+/* _point's tuple: ([[M00, M01], [M10, M11]], [s1, s2], multiplier, fixed, kkt_slack) */
+static PyObject *point_object(const Point *pt)
+{
+    PyObject *items[5], *M = PyList_New(2), *fixed = PyTuple_New(2);
+    if (M != NULL) {
+        PyList_SET_ITEM(M, 0, LIST(pt->M, 2));
+        PyList_SET_ITEM(M, 1, LIST(pt->M + 2, 2));
+        if (PyList_GET_ITEM(M, 0) == NULL || PyList_GET_ITEM(M, 1) == NULL)
+            Py_CLEAR(M);
+    }
+    if (fixed != NULL) {
+        PyTuple_SET_ITEM(fixed, 0, PyBool_FromLong(pt->fixed[0]));
+        PyTuple_SET_ITEM(fixed, 1, PyBool_FromLong(pt->fixed[1]));
+    }
+    items[0] = M;
+    items[1] = LIST(pt->s, 2);
+    items[2] = PyFloat_FromDouble(pt->multiplier);
+    items[3] = fixed;
+    items[4] = LIST(pt->slack, 2);
+    return tuple_of(5, items);
 }
 
 /* read a sequence of n floats; 0 when it is not one (Python raises or converts alike) */
@@ -862,6 +949,98 @@ static int read_floats(PyObject *obj, double *out, Py_ssize_t n)
 
 /* ---- two_groups.solve_two_group_batch's loop ----------------------------------------- */
 
+/* the arguments of a batch */
+typedef struct {
+    long K1, K2, max_iter;
+    double decrement_tol, q[2];
+    PyObject *weights, *taus, *starts;
+    int structural[4];
+    Py_ssize_t n;
+} Batch;
+
+/* 0 on an error (raised) */
+static int parse_batch(PyObject *args, Batch *b)
+{
+    PyObject *structural_obj, *max_iter_obj;
+    int j, overflow;
+    if (!PyArg_ParseTuple(args, "llOOOOO!d", &b->K1, &b->K2, &b->weights, &b->taus,
+                          &structural_obj, &b->starts, &PyLong_Type, &max_iter_obj,
+                          &b->decrement_tol))
+        return 0;
+    /* an int beyond a C long: as many iterations as a long counts, or none */
+    b->max_iter = PyLong_AsLongAndOverflow(max_iter_obj, &overflow);
+    if (overflow)
+        b->max_iter = overflow > 0 ? LONG_MAX : -1;
+    else if (b->max_iter == -1 && PyErr_Occurred())
+        return 0;
+    for (j = 0; j < 4; j++) {
+        PyObject *v = PySequence_GetItem(structural_obj, j);
+        if (v == NULL)
+            return 0;
+        b->structural[j] = PyObject_IsTrue(v);
+        Py_DECREF(v);
+        if (b->structural[j] < 0)
+            return 0;
+    }
+    b->n = PySequence_Size(b->weights);
+    if (b->n < 0)
+        return 0;
+    b->q[0] = sqrt((double)b->K2 / (double)(b->K1 + b->K2));
+    b->q[1] = -sqrt((double)b->K1 / (double)(b->K1 + b->K2));
+    return 1;
+}
+
+/* problem i of the batch: 0 solved (st and pt), 1 solve it in Python, -1 a Python error
+ * (raised); the caller frees st->history (PyMem_Free) in every case */
+static int solve_at(const Batch *b, Py_ssize_t i, State *st, Point *pt)
+{
+    Ctx cx = {0};
+    Problem pr;
+    double pi[2], tau = 0.0, x0[4], *start_x = NULL;
+    PyObject *item;
+    int status;
+    st->history = NULL;
+    item = PySequence_GetItem(b->weights, i);
+    if (item == NULL)
+        return -1;
+    cx.fail = !read_floats(item, pi, 2);
+    Py_DECREF(item);
+    item = PySequence_GetItem(b->taus, i);
+    if (item == NULL) {
+        PyErr_Clear();
+        cx.fail = 1;
+    } else {
+        tau = PyFloat_AsDouble(item);
+        Py_DECREF(item);
+        if (tau == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            cx.fail = 1;
+        }
+    }
+    if (b->starts != Py_None && !cx.fail) {
+        item = PySequence_GetItem(b->starts, i);
+        if (item == NULL) {
+            PyErr_Clear();
+            cx.fail = 1;
+        } else {
+            if (item != Py_None) {
+                cx.fail = !read_floats(item, x0, 4);
+                start_x = x0;
+            }
+            Py_DECREF(item);
+        }
+    }
+    if (b->K1 < 1 || b->K2 < 1) /* Python raises */
+        cx.fail = 1;
+    if (cx.fail)
+        return 1;
+    problem_init(&pr, b->K1, b->K2, (double)b->K1 * pi[0], (double)b->K2 * pi[1], tau);
+    status = solve_one(&cx, &pr, b->structural, start_x, b->max_iter, b->decrement_tol, st);
+    if (status != 0)
+        return status;
+    return point_of(&cx, &pr, b->q, st, pt) ? 0 : 1;
+}
+
 PyDoc_STRVAR(solve_batch_doc,
              "solve_batch(K1, K2, weights, tau, structural, starts, max_iter, decrement_tol)\n"
              "--\n\n"
@@ -870,119 +1049,108 @@ PyDoc_STRVAR(solve_batch_doc,
 
 static PyObject *solve_batch(PyObject *self, PyObject *args)
 {
-    long K1, K2, max_iter;
-    double decrement_tol, q[2];
-    PyObject *weights, *taus, *structural_obj, *starts, *max_iter_obj, *out;
-    int structural[4], j, overflow;
-    Py_ssize_t n, i;
-    if (!PyArg_ParseTuple(args, "llOOOOO!d", &K1, &K2, &weights, &taus, &structural_obj,
-                          &starts, &PyLong_Type, &max_iter_obj, &decrement_tol))
+    Batch b;
+    PyObject *out;
+    Py_ssize_t i;
+    if (!parse_batch(args, &b))
         return NULL;
-    /* an int beyond a C long: as many iterations as a long counts, or none */
-    max_iter = PyLong_AsLongAndOverflow(max_iter_obj, &overflow);
-    if (overflow)
-        max_iter = overflow > 0 ? LONG_MAX : -1;
-    else if (max_iter == -1 && PyErr_Occurred())
-        return NULL;
-    for (j = 0; j < 4; j++) {
-        PyObject *v = PySequence_GetItem(structural_obj, j);
-        if (v == NULL)
-            return NULL;
-        structural[j] = PyObject_IsTrue(v);
-        Py_DECREF(v);
-        if (structural[j] < 0)
-            return NULL;
-    }
-    n = PySequence_Size(weights);
-    if (n < 0)
-        return NULL;
-    q[0] = sqrt((double)K2 / (double)(K1 + K2));
-    q[1] = -sqrt((double)K1 / (double)(K1 + K2));
-    out = PyList_New(n);
+    out = PyList_New(b.n);
     if (out == NULL)
         return NULL;
-    for (i = 0; i < n; i++) {
-        Ctx cx = {0};
-        Problem pr;
+    for (i = 0; i < b.n; i++) {
         State st;
-        double pi[2], tau = 0.0, x0[4], *start_x = NULL;
-        PyObject *item, *point = NULL, *state = NULL, *result = Py_None;
-        int status;
-        item = PySequence_GetItem(weights, i);
-        if (item == NULL)
-            goto error;
-        cx.fail = !read_floats(item, pi, 2);
-        Py_DECREF(item);
-        item = PySequence_GetItem(taus, i);
-        if (item == NULL) {
-            PyErr_Clear();
-            cx.fail = 1;
-        } else {
-            tau = PyFloat_AsDouble(item);
-            Py_DECREF(item);
-            if (tau == -1.0 && PyErr_Occurred()) {
-                PyErr_Clear();
-                cx.fail = 1;
-            }
-        }
-        if (starts != Py_None && !cx.fail) {
-            item = PySequence_GetItem(starts, i);
-            if (item == NULL) {
-                PyErr_Clear();
-                cx.fail = 1;
-            } else {
-                if (item != Py_None) {
-                    cx.fail = !read_floats(item, x0, 4);
-                    start_x = x0;
-                }
-                Py_DECREF(item);
-            }
-        }
-        if (K1 < 1 || K2 < 1) /* Python raises */
-            cx.fail = 1;
-        if (cx.fail) {
-            Py_INCREF(Py_None);
-            PyList_SET_ITEM(out, i, Py_None);
-            continue;
-        }
-        problem_init(&pr, K1, K2, (double)K1 * pi[0], (double)K2 * pi[1], tau);
-        st.history = NULL;
-        status = solve_one(&cx, &pr, structural, start_x, max_iter, decrement_tol, &st);
-        if (status < 0) {
-            Py_XDECREF(st.history);
-            goto error;
-        }
+        Point pt;
+        PyObject *result, *pair[2];
+        int status = solve_at(&b, i, &st, &pt);
         if (status == 0) {
-            point = point_object(&cx, &pr, q, &st);
-            if (point == NULL && PyErr_Occurred()) {
-                Py_XDECREF(st.history);
-                goto error;
-            }
-            if (point != NULL) {
-                state = state_object(&st);
-                if (state == NULL) {
-                    Py_DECREF(point);
-                    Py_XDECREF(st.history);
-                    goto error;
-                }
-                result = PyTuple_Pack(2, point, state);
-                Py_DECREF(point);
-                Py_DECREF(state);
-                if (result == NULL) {
-                    Py_XDECREF(st.history);
-                    goto error;
-                }
-            }
-        }
-        Py_XDECREF(st.history);
-        if (result == Py_None)
+            pair[0] = point_object(&pt);
+            pair[1] = state_object(&st);
+            result = tuple_of(2, pair);
+        } else if (status > 0) {
             Py_INCREF(Py_None);
+            result = Py_None;
+        } else {
+            result = NULL;
+        }
+        PyMem_Free(st.history);
+        if (result == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
         PyList_SET_ITEM(out, i, result);
     }
     return out;
-error:
-    Py_DECREF(out);
-    return NULL;
+}
+
+PyDoc_STRVAR(solve_columns_doc,
+             "solve_columns(K1, K2, weights, tau, structural, starts, max_iter, decrement_tol)\n"
+             "--\n\n"
+             "solve_batch column-wise, as TwoGroupBatch stacks it: ``(deferred, M, s,\n"
+             "multiplier, fixed, kkt_slack, y, iterations, converged, messages, histories)``;\n"
+             "deferred lists the problems to solve in Python (their rows 0, their items None),\n"
+             "M to y are bytes of float64 (n x 4, n x 2, n, n x 2 bools, n x 2, n x 4).");
+
+static PyObject *solve_columns(PyObject *self, PyObject *args)
+{
+    static const Py_ssize_t width[6] = {4 * sizeof(double), 2 * sizeof(double),
+                                        sizeof(double),     2,
+                                        2 * sizeof(double), 4 * sizeof(double)};
+    Batch b;
+    PyObject *items[11], **buffers = items + 1, **lists = items + 7;
+    char *row[6];
+    Py_ssize_t i;
+    int j, ok = 1;
+    if (!parse_batch(args, &b))
+        return NULL;
+    items[0] = PyList_New(0);
+    for (j = 0; j < 6; j++)
+        buffers[j] = PyBytes_FromStringAndSize(NULL, b.n * width[j]);
+    for (j = 0; j < 4; j++)
+        lists[j] = PyList_New(b.n);
+    for (j = 0; j < 11; j++)
+        ok = ok && items[j] != NULL;
+    for (j = 0; ok && j < 6; j++)
+        row[j] = PyBytes_AS_STRING(buffers[j]);
+    for (i = 0; ok && i < b.n; i++) {
+        State st;
+        Point pt;
+        int status = solve_at(&b, i, &st, &pt);
+        if (status < 0) {
+            ok = 0;
+        } else if (status > 0) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            ok = index != NULL && PyList_Append(items[0], index) == 0;
+            Py_XDECREF(index);
+            for (j = 0; j < 6; j++)
+                memset(row[j], 0, width[j]);
+            for (j = 0; j < 4; j++) {
+                Py_INCREF(Py_None);
+                PyList_SET_ITEM(lists[j], i, Py_None);
+            }
+        } else {
+            memcpy(row[0], pt.M, sizeof pt.M);
+            memcpy(row[1], pt.s, sizeof pt.s);
+            memcpy(row[2], &pt.multiplier, sizeof pt.multiplier);
+            row[3][0] = (char)pt.fixed[0], row[3][1] = (char)pt.fixed[1];
+            memcpy(row[4], pt.slack, sizeof pt.slack);
+            memcpy(row[5], st.x, sizeof st.x);
+            Py_INCREF(messages[st.message]);
+            PyList_SET_ITEM(lists[0], i, PyLong_FromLong(st.iterations));
+            PyList_SET_ITEM(lists[1], i, PyBool_FromLong(st.converged));
+            PyList_SET_ITEM(lists[2], i, messages[st.message]);
+            PyList_SET_ITEM(lists[3], i, history_object(&st));
+            ok = PyList_GET_ITEM(lists[0], i) != NULL && PyList_GET_ITEM(lists[3], i) != NULL;
+        }
+        PyMem_Free(st.history);
+        for (j = 0; j < 6; j++)
+            row[j] += width[j];
+    }
+    if (!ok) {
+        for (j = 0; j < 11; j++)
+            Py_XDECREF(items[j]);
+        return NULL;
+    }
+    return tuple_of(11, items);
 }
 
 /* ---- entry points for tests: derivatives and newton_direction alone ----------------- */
@@ -1024,11 +1192,15 @@ static PyObject *py_newton_direction(PyObject *self, PyObject *args)
     decrement = newton_direction(&cx, H, g, (int)n, x);
     if (cx.fail)
         Py_RETURN_NONE;
-    return Py_BuildValue("(Nd)", LIST(x, (int)n), decrement);
+    {
+        PyObject *items[2] = {LIST(x, (int)n), PyFloat_FromDouble(decrement)};
+        return tuple_of(2, items);
+    }
 }
 
 static PyMethodDef methods[] = {
     {"solve_batch", solve_batch, METH_VARARGS, solve_batch_doc},
+    {"solve_columns", solve_columns, METH_VARARGS, solve_columns_doc},
     {"derivatives", py_derivatives, METH_VARARGS,
      "derivatives(K1, K2, w1, w2, tau, x): TwoGroupObjective(...).derivatives(x), or None "
      "where Python raises"},

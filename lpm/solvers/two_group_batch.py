@@ -21,6 +21,9 @@ from ..model.groups import Groups
 from ..model.logits import GroupedLogits
 from .reduced_program import ReducedResult
 
+#: dtype and row shape of the arrays ``M`` to ``y``, in :class:`TwoGroupBatch`'s order
+_ROWS = ((float, (2, 2)), (float, (2,)), (float, ()), (bool, (2,)), (float, (2,)), (float, (4,)))
+
 
 @dataclass(frozen=True)
 class TwoGroupBatch:
@@ -64,31 +67,44 @@ class TwoGroupBatch:
     histories: list
 
     @classmethod
-    def stack(cls, points: list, states: list, weights: list, tau: list) -> TwoGroupBatch:
-        """From each problem's ``(M, s, multiplier, fixed, kkt_slack)`` in floats, its
-        solver state ``(x, held, converged, message, iterations, history, evaluation)``
-        and its data: the weights ``(pi_1, pi_2)`` and the budget ``tau``, in floats."""
-        n = len(points)
+    def stack(cls, solved: list, weights, tau: list) -> TwoGroupBatch:
+        """From each problem's ``(point, state)``: its ``(M, s, multiplier, fixed,
+        kkt_slack)`` in floats and its solver state ``(x, held, converged, message,
+        iterations, history, evaluation)``; and the problems' data: the weights
+        ``(pi_1, pi_2)`` and the budgets ``tau``."""
+        n = len(solved)
+        points, states = [p for p, _ in solved], [s for _, s in solved]
         M, s, multiplier, fixed, slack = zip(*points) if n else ((),) * 5
-        arrays = [
-            np.array(M, float).reshape(n, 2, 2),
-            np.array(s, float).reshape(n, 2),
-            np.array(multiplier, float).reshape(n),
-            np.array(fixed, bool).reshape(n, 2),
-            np.array(slack, float).reshape(n, 2),
-            np.array([state[0] for state in states], float).reshape(n, 4),
-            np.array(weights, float).reshape(n, 2),
-            np.array(tau, float).reshape(n),
-        ]
+        columns = (M, s, multiplier, fixed, slack, [state[0] for state in states])
+        arrays = [np.array(c, t).reshape(n, *shape) for c, (t, shape) in zip(columns, _ROWS)]
+        return cls._make(arrays, weights, tau, *([st[k] for st in states] for k in (4, 2, 3, 5)))
+
+    @classmethod
+    def from_columns(cls, columns: tuple, solved: dict, weights, tau: list) -> TwoGroupBatch:
+        """From the C route's batch (``_two_group_newton.solve_columns``: the indices it
+        defers, the arrays ``M`` to ``y`` as bytes, and the lists ``iterations`` to
+        ``histories``), with the deferred problems ``solved`` in Python put in (index:
+        ``(point, state)`` as in :meth:`stack`). The same arrays as :meth:`stack`'s."""
+        _, *buffers, iterations, converged, messages, histories = columns
+        n = len(iterations)
+        arrays = [np.frombuffer(b, t).reshape(n, *shape) for b, (t, shape) in zip(buffers, _ROWS)]
+        if solved:
+            arrays = [a.copy() for a in arrays]
+            for i, (point, state) in solved.items():
+                for a, row in zip(arrays, (*point, state[0])):
+                    a[i] = row
+                iterations[i], converged[i], messages[i], histories[i] = (
+                    state[k] for k in (4, 2, 3, 5)
+                )
+        return cls._make(arrays, weights, tau, iterations, converged, messages, histories)
+
+    @classmethod
+    def _make(cls, arrays, weights, tau, iterations, converged, messages, histories):
+        n = len(iterations)
+        arrays = [*arrays, np.array(weights, float).reshape(n, 2), np.array(tau, float).reshape(n)]
         for a in arrays:  # shared by the results made from them: read-only
             a.setflags(write=False)
-        return cls(
-            *arrays,
-            iterations=[state[4] for state in states],
-            converged=[state[2] for state in states],
-            messages=[state[3] for state in states],
-            histories=[state[5] for state in states],
-        )
+        return cls(*arrays, iterations, converged, messages, histories)
 
     def __len__(self) -> int:
         return len(self.iterations)

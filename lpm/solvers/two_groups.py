@@ -450,23 +450,23 @@ def solve_two_group_batch(
     K = K1 + K2
     q = (math.sqrt(K2 / K), -math.sqrt(K1 / K))
     structural = [False, False, K1 == 1 or 0 in force_zero, K2 == 1 or 1 in force_zero]
-    weights = np.asarray(weights, float).tolist()
-    tau = np.asarray(tau, float).tolist()
-    tau = [tau] * len(weights) if isinstance(tau, float) else tau
-    solved = [None] * len(weights)
+    weights = np.asarray(weights, float)
+    pairs, tau = weights.tolist(), np.asarray(tau, float).tolist()
+    tau = [tau] * len(pairs) if isinstance(tau, float) else tau
+    columns, deferred = None, range(len(pairs))
     if COMPILED and type(max_iter) is int and isinstance(decrement_tol, float):
-        args = (weights, tau, structural, starts, max_iter, decrement_tol)
-        solved = _compiled.solve_batch(K1, K2, *args)
-    points, states = [], []
-    for i, (pi1, pi2) in enumerate(weights):
-        if solved[i] is None:  # in Python (also where the C route raises or calls LAPACK)
-            problem = TwoGroupObjective(K1, K2, K1 * pi1, K2 * pi2, tau[i])
-            start = None if starts is None else starts[i]
-            state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
-            solved[i] = _point(problem, q, state), state
-        points.append(solved[i][0])
-        states.append(solved[i][1])
-    return TwoGroupBatch.stack(points, states, weights, tau)
+        args = (pairs, tau, structural, starts, max_iter, decrement_tol)
+        columns = _compiled.solve_columns(K1, K2, *args)
+        deferred = columns[0]
+    solved = {}
+    for i in deferred:  # in Python (also where the C route raises or calls LAPACK)
+        problem = TwoGroupObjective(K1, K2, K1 * pairs[i][0], K2 * pairs[i][1], tau[i])
+        start = None if starts is None else starts[i]
+        state = solve_one(problem, structural, structural, start, max_iter, decrement_tol)
+        solved[i] = _point(problem, q, state), state
+    if columns is not None:
+        return TwoGroupBatch.from_columns(columns, solved, weights, tau)
+    return TwoGroupBatch.stack(list(solved.values()), weights, tau)
 
 
 def solve_two_groups(sizes, weights, loss: Loss, tau, layouts, **options) -> list[ReducedResult]:
