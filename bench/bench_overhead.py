@@ -14,7 +14,8 @@ With ``--stub`` the scalar Newton iteration of the two-group solver
 (``lpm.solvers.two_groups.solve_one``) is memoized after its first call per problem, so
 what is timed is everything around it: model, dispatch, certificate, Solution, cosine
 (the solve loop) or rows (the sweep), the per-point overhead. The numbers are otherwise
-those of a real run (the memoized iteration returns what it returned).
+those of a real run (the memoized iteration returns what it returned). The stub runs
+with ``LPM_PURE_PYTHON=1``: the compiled solver does not call ``solve_one``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ print(json.dumps({k: v / len(R) for k, v in best.items()}))
 def run(tree: str, mode: str, repeats: int, cwd: str) -> dict:
     env = dict(os.environ, PYTHONPATH=tree)
     env.update(OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if mode == "stub":  # the Python route, whose solve_one the stub memoizes
+        env["LPM_PURE_PYTHON"] = "1"
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(repeats), mode],
         env=env,
