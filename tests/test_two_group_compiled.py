@@ -53,9 +53,10 @@ def test_lpm_pure_python_turns_the_route_off():
 
 def _bits(obj):
     """``obj`` (nested tuples and lists of floats, ints, bools, strings) with its types
-    and float bits (NaN and -0.0 told apart)."""
+    and float bits (-0.0 told apart; a NaN is any NaN: CPython itself gives a NaN either
+    sign, by whether its interpreter has specialised the operation yet)."""
     if isinstance(obj, float):
-        return ("float", float_bits([obj])[0])
+        return ("float", "nan" if math.isnan(obj) else float_bits([obj])[0])
     if isinstance(obj, tuple | list):
         return (type(obj).__name__, [_bits(v) for v in obj])
     assert isinstance(obj, bool | int | str), type(obj)
@@ -183,7 +184,8 @@ def _batch_bits(batch):
     arrays += (batch.tau,)
     lists = (batch.iterations, batch.converged, batch.messages, batch.histories)
     form = [(a.dtype, a.shape, a.flags.writeable) for a in (*arrays, batch.fixed)]
-    return [float_bits(a) for a in arrays], batch.fixed.tolist(), form, _bits(lists)
+    values = [_bits(a.ravel().tolist()) for a in arrays]
+    return values, batch.fixed.tolist(), form, _bits(lists)
 
 
 def _both_routes(monkeypatch, *args, **options):
@@ -412,3 +414,78 @@ def test_each_path(path):
     call = lambda: _python(K1, K2, [weights], [tau], force_zero, starts, 200, tol)  # noqa: E731
     assert _line(function, text) in _lines(function, call)
     assert None not in _compare(K1, K2, [weights], [tau], force_zero, starts, 200, tol)
+
+
+# -- which builds are trusted ------------------------------------------------------------
+
+
+@needs_ext
+def test_the_build_in_use_agrees_with_the_python_route():
+    assert two_groups._agrees(ext)
+    assert ext.CONSTANTS == (2.0**-52, 0.035, 0.1, 0.25, 100.0)
+
+
+class _Stub:
+    """A stand-in for a build: the real module's functions, other attributes given."""
+
+    def __init__(self, **attributes):
+        self.solve_batch = ext.solve_batch
+        self.CONSTANTS = ext.CONSTANTS
+        self.SOURCE_CRC32 = ext.SOURCE_CRC32
+        self.__dict__.update(attributes)
+
+
+def _load_with(monkeypatch, module=None, error=None, agrees=None):
+    def import_module(name):
+        if error is not None:
+            raise error
+        return module
+
+    monkeypatch.setattr(compiled, "PURE_PYTHON", False)
+    monkeypatch.setattr(compiled.importlib, "import_module", import_module)
+    return compiled.load("_two_group_newton", agrees)
+
+
+@needs_ext
+def test_a_build_of_another_source_is_not_used(monkeypatch):
+    source = compiled.pathlib.Path(compiled.__file__).with_name("_two_group_newton.c")
+    if not source.exists():
+        pytest.skip("an installed package: no source beside the module")
+    with pytest.warns(RuntimeWarning, match="another version of _two_group_newton.c"):
+        assert _load_with(monkeypatch, _Stub(SOURCE_CRC32="0" * 8)) is None
+    assert _load_with(monkeypatch, _Stub()) is not None  # the build of this source
+
+
+@needs_ext
+def test_a_build_that_disagrees_with_python_is_not_used(monkeypatch):
+    # other constants (an edit of two_groups.py not made in C), or other bits (a
+    # compiler's rounding): the Python route runs, with a warning
+    other = _Stub(CONSTANTS=(2.0**-52, 0.035, 0.2, 0.25, 100.0))
+    with pytest.warns(RuntimeWarning, match="does not give the bits of the Python route"):
+        assert _load_with(monkeypatch, other, agrees=two_groups._agrees) is None
+
+    def off_by_an_ulp(*args):
+        out = ext.solve_batch(*args)
+        (M, *rest), state = out[0]
+        M = [[np.nextafter(M[0][0], 1.0), M[0][1]], M[1]]
+        return [((M, *rest), state)]
+
+    drifted = _Stub(solve_batch=off_by_an_ulp)
+    assert not two_groups._agrees(drifted)
+    assert two_groups._agrees(_Stub())
+
+
+def test_a_build_that_does_not_import_is_reported(monkeypatch):
+    broken = ImportError("undefined symbol: exp")
+    with pytest.warns(RuntimeWarning, match="does not import .*undefined symbol"):
+        assert _load_with(monkeypatch, error=broken) is None
+    # not built at all: the Python route, silently
+    missing = ModuleNotFoundError("no module", name="lpm.solvers._two_group_newton")
+    assert _load_with(monkeypatch, error=missing) is None
+
+
+@needs_ext
+def test_class_counts_beyond_a_c_long_run_in_python(monkeypatch):
+    args = ((2**40, 3), [[1e-20, 0.01]], [10.0])
+    _both_routes(monkeypatch, *args)
+    assert two_groups.solve_two_group_batch(*args).converged == [True]

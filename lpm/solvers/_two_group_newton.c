@@ -13,7 +13,23 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
+
+/* the same rounding as CPython's: every operation rounded to a double, none fused (the
+ * build flags say so too; these hold for a compiler that gets none of them) */
+#if defined(_MSC_VER)
+#pragma fp_contract(off)
+#elif defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "intermediate results wider than double (x87): build without this module"
+#endif
+
+#ifndef LPM_SOURCE_CRC32
+#define LPM_SOURCE_CRC32 ""
+#endif
 
 #define EPS 2.220446049250313e-16 /* _EPS = 2.0**-52 */
 #define COLLAPSED_R 0.035         /* _COLLAPSED_R */
@@ -936,7 +952,10 @@ static int read_floats(PyObject *obj, double *out, Py_ssize_t n)
         return 0;
     }
     for (j = 0; j < n; j++) {
-        out[j] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, j));
+        /* an item of its own, bounds-checked: a __float__ may change the sequence */
+        PyObject *item = PySequence_GetItem(seq, j);
+        out[j] = item == NULL ? -1.0 : PyFloat_AsDouble(item);
+        Py_XDECREF(item);
         if (out[j] == -1.0 && PyErr_Occurred()) {
             Py_DECREF(seq);
             PyErr_Clear();
@@ -1233,5 +1252,17 @@ PyMODINIT_FUNC PyInit__two_group_newton(void)
             return NULL;
     }
     m = PyModule_Create(&module);
+    /* the hash of the source it was built from (setup.py), for lpm.solvers.compiled */
+    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_CRC32", LPM_SOURCE_CRC32) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    /* the constants of two_groups.py written here, which two_groups._agrees compares */
+    if (m != NULL && PyModule_AddObject(m, "CONSTANTS",
+                                        Py_BuildValue("(ddddd)", EPS, COLLAPSED_R, PLAIN,
+                                                      THETA_STEP, DECISION_FACTOR)) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

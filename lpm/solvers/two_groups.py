@@ -56,7 +56,6 @@ import numpy as np
 
 from ..certificates.collapse import DECISION_FACTOR
 from ..model.few_groups import ce_row
-from ..model.logits import GroupedLogits
 from ..model.losses import CrossEntropy, Loss
 from .compiled import load
 from .reduced_program import ReducedResult
@@ -65,6 +64,9 @@ from .two_group_batch import TwoGroupBatch
 from .two_group_objective import TwoGroupObjective
 
 _EPS = 2.0**-52
+#: the share of the budget a solution takes: four ulps inside, so that the nuclear norm of
+#: the stored logits, computed by an SVD, does not exceed tau by an ulp
+INSIDE = 1.0 - 4 * _EPS
 #: the share of the budget in the group block at the collapsed cold start
 _COLLAPSED_R = 0.035
 #: a KKT sign fails plainly when the slack is below minus this fraction of the slopes
@@ -74,10 +76,6 @@ _THETA_STEP = 0.25
 
 #: names of the simplex coordinates in messages (index 1, 2, 3 of the state)
 _COORDINATE = {1: "the cross-group block (M = 0)", 2: "group 0", 3: "group 1"}
-
-#: whether :func:`solve_two_group_batch` runs in C (``_two_group_newton.c``, the same bits)
-_compiled = load("_two_group_newton")
-COMPILED = _compiled is not None
 
 
 def handles(loss: Loss) -> bool:
@@ -402,7 +400,7 @@ def _point(problem: TwoGroupObjective, q, state):
     nu = _multiplier(g, free)
     # four ulps inside the budget: the nuclear norm of the stored logits, computed by an
     # SVD, would otherwise exceed tau by an ulp half the time and be rescaled by certify
-    inside = tau * (1.0 - 4 * _EPS)
+    inside = tau * INSIDE
     rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
     M = [[mu[0] * q[0], mu[0] * q[1]], [mu[1] * q[0], mu[1] * q[1]]]
@@ -447,14 +445,14 @@ def solve_two_group_batch(
         for a nearby problem.
     """
     K1, K2 = (int(k) for k in sizes)
-    K = K1 + K2
+    K, weights = K1 + K2, np.asarray(weights, float)
     q = (math.sqrt(K2 / K), -math.sqrt(K1 / K))
     structural = [False, False, K1 == 1 or 0 in force_zero, K2 == 1 or 1 in force_zero]
-    weights = np.asarray(weights, float)
     pairs, tau = weights.tolist(), np.asarray(tau, float).tolist()
     tau = [tau] * len(pairs) if isinstance(tau, float) else tau
     columns, deferred = None, range(len(pairs))
-    if COMPILED and type(max_iter) is int and isinstance(decrement_tol, float):
+    # (class counts as a C long, even a 32-bit one; beyond, in Python)
+    if COMPILED and type(max_iter) is int and isinstance(decrement_tol, float) and K < 2**31:
         args = (pairs, tau, structural, starts, max_iter, decrement_tol)
         columns = _compiled.solve_columns(K1, K2, *args)
         deferred = columns[0]
@@ -477,23 +475,25 @@ def solve_two_groups(sizes, weights, loss: Loss, tau, layouts, **options) -> lis
     return solve_two_group_batch(sizes, weights, tau, **options).results(layouts)
 
 
-def solve_one_group(K: int, weight: float, tau: float, layout) -> ReducedResult:
-    r"""The one-group program (all classes of equal weight) in closed form: the optimum is
-    the simplex ETF on the budget, :math:`M = 0`, :math:`s = \tau / (K - 1)` (``Z 1 = 0``
-    makes ``M`` vanish, and the loss decreases in ``s`` up to the budget, which binds:
-    callers check a finite unconstrained minimizer first; Theorem 1 of the paper)."""
-    s = tau * (1.0 - 4 * _EPS) / (K - 1)  # inside the budget, as in _point
-    value, lp, _, _, _, _ = ce_row(s, s, K - 1, 0)
-    w = K * weight
-    lam = -w * lp / (K - 1)
-    return ReducedResult(
-        logits=GroupedLogits(layout, np.zeros((1, 1)), np.array([s])),
-        multiplier=lam,
-        iterations=1,
-        converged=True,
-        message="converged: the one-group optimum in closed form (the simplex ETF)",
-        fixed=np.zeros(1, bool),
-        kkt_slack=np.zeros(1),
-        history=[(math.log(w * value) if w * value > 0 else -math.inf, 0.0)],
-        y=None,
-    )
+def _agrees(module) -> bool:
+    """Whether the extension holds this module's constants and gives its bits on three
+    reference problems (K = 5 + 5: not collapsed, collapsed, and M = 0 at a small
+    budget); a build that does not (a compiler's other rounding, a stale build) is not
+    used."""
+    constants = (_EPS, _COLLAPSED_R, _PLAIN, _THETA_STEP, DECISION_FACTOR)
+    if getattr(module, "CONSTANTS", None) != constants:
+        return False
+    problems = ([0.18, 0.02], 10 * math.sqrt(5)), ([0.1998, 0.0002], 22.0), ([0.15, 0.05], 0.3)
+    held = [False] * 4
+    for weights, tau in problems:
+        problem = TwoGroupObjective(5, 5, 5 * weights[0], 5 * weights[1], tau)
+        state = solve_one(problem, held, held, None, 200, 1e-24)
+        point = _point(problem, (math.sqrt(0.5), -math.sqrt(0.5)), state)
+        if module.solve_batch(5, 5, [weights], [tau], held, None, 200, 1e-24) != [(point, state)]:
+            return False
+    return True
+
+
+#: whether :func:`solve_two_group_batch` runs in C (``_two_group_newton.c``, the same bits)
+_compiled = load("_two_group_newton", _agrees)
+COMPILED = _compiled is not None
