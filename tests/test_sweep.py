@@ -305,3 +305,9 @@ def test_a_class_dependent_curve_model_is_built_in_full():
     assert fast.loss == full.loss
     with pytest.raises(ValueError, match="R must be"):
         first._at_ratio(-1.0)
+
+
+def test_a_model_with_other_budgets_at_another_ratio_is_the_model_built_in_full():
+    first = lpm.Model.two_group(3, 4, 5.0, 1.0, 1.0, oversample=2.0).with_budgets(0.5, 3.0)
+    full = lpm.Model.two_group(3, 4, 80.0, 0.5, 3.0, oversample=2.0)
+    assert _model_state(first._at_ratio(80.0)) == _model_state(full)

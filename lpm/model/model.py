@@ -280,8 +280,10 @@ class Model:
         """This two-group model at the imbalance ``R``: the model
         ``Model.two_group(K_A, K_B, R, ...)`` with this one's other arguments, built
         without repeating the checks that do not depend on ``R`` (a sweep over ``R``
-        builds one model per point). Only for a model fresh from :meth:`two_group` with a
-        loss that is not class-dependent (else :meth:`two_group` is called)."""
+        builds one model per point): what it copies from this model is
+        :data:`lpm.model.imbalance.RATIO_FREE`. For a model of :meth:`two_group` (or
+        :meth:`with_budgets` of one); a class-dependent loss, whose coefficients depend on
+        the counts, gets :meth:`two_group` itself."""
         K_A, K_B, _, w = self.two_group_params
         if self.loss.class_dependent:
             return Model.two_group(
