@@ -65,7 +65,8 @@ from .two_group_objective import TwoGroupObjective
 
 _EPS = 2.0**-52
 #: the share of the budget a solution takes: four ulps inside, so that the nuclear norm of
-#: the stored logits, computed by an SVD, does not exceed tau by an ulp
+#: the stored logits, computed by an SVD, does not exceed tau by an ulp (half the time it
+#: would, and certify would rescale the point)
 INSIDE = 1.0 - 4 * _EPS
 #: the share of the budget in the group block at the collapsed cold start
 _COLLAPSED_R = 0.035
@@ -398,8 +399,6 @@ def _point(problem: TwoGroupObjective, q, state):
     tau, g = problem.tau, ev[4]
     free = [i for i in (1, 2, 3) if not held[i]]
     nu = _multiplier(g, free)
-    # four ulps inside the budget: the nuclear norm of the stored logits, computed by an
-    # SVD, would otherwise exceed tau by an ulp half the time and be rescaled by certify
     inside = tau * INSIDE
     rho = inside * x[1]
     mu = (rho * math.cos(x[0]), rho * math.sin(x[0])) if rho else (0.0, 0.0)
